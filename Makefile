@@ -1,0 +1,97 @@
+# hagw: an HA pair of userspace IPsec (ESP) gateways.
+#
+#   make            build every program into build/bin/
+#   make deps       install the Debian packages the build and the tests need (root)
+#   make check      unit tests (cmocka) and netns tests (root); SANITIZE=1 for ASan+UBSan
+#   make demo       set up, run and tear down the lab (root)
+#   make bench      run the benchmarks under bench/ (root)
+#   V=1             show the full compiler command lines
+
+CC      ?= cc
+BUILD   ?= build
+PKGS    := libsodium libmnl libuv msgpack inih
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wimplicit-fallthrough -Wshadow \
+           -Wno-unused-parameter -Icommon -MMD -MP $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm -lrt
+
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=address,undefined
+BUILD   := build-san
+endif
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Every directory with a main.c is a program; its other .c files also form
+# a library that the unit tests link against.
+PROGS   := $(patsubst %/main.c,%,$(wildcard */main.c))
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_LIB := $(BUILD)/lib/libcommon.a
+BINS    := $(PROGS:%=$(BUILD)/bin/%)
+PROGLIBS := $(PROGS:%=$(BUILD)/lib/lib%.a)
+TEST_SRC := $(wildcard tests/test_*.c)
+TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+
+all: $(BINS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+$(COMMON_LIB): $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+define prog_rules
+$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(1)/main.c,$(wildcard $(1)/*.c)))
+	@mkdir -p $$(dir $$@)
+	@$$(if $(Q),echo "  AR      $$@")
+	$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$(BUILD)/obj/common/log.o)
+$(BUILD)/bin/$(1): $(BUILD)/obj/$(1)/main.o $(BUILD)/lib/lib$(1).a $(COMMON_LIB)
+	@mkdir -p $$(dir $$@)
+	@$$(if $(Q),echo "  LD      $$@")
+	$(Q)$(CC) $(LDFLAGS) -o $$@ $$^ $(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call prog_rules,$(p))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(PROGLIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(PROGLIBS) $(COMMON_LIB) $(LDLIBS) -lcmocka
+
+tests: $(TESTS)
+
+unit: $(TESTS)
+	@fail=0; for t in $(TESTS); do echo "== $$t"; $$t || fail=1; done; \
+	 if [ $$fail -ne 0 ]; then echo "unit tests: FAILED"; exit 1; fi; echo "unit tests: all passed"
+
+netns: $(BINS)
+	BUILD=$(BUILD) netns-tests/run.sh
+
+check: all tests
+	$(MAKE) --no-print-directory unit
+	$(MAKE) --no-print-directory netns
+
+demo: all
+	BUILD=$(BUILD) examples/lab.sh demo
+
+bench: all
+	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
+
+deps:
+	./scripts/deps.sh
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all tests unit netns check demo bench deps clean
+.SECONDARY:
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

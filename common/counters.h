@@ -1,0 +1,52 @@
+/*
+ * Gateway-wide counters in the shm header, one name each. Every drop in
+ * every daemon has its own name here; gwctl prints them all by name.
+ * Append new names at the end of their group; the slot array is fixed
+ * (CTR_SLOTS), so adding a name does not change the shm layout.
+ */
+#ifndef HAGW_COUNTERS_H
+#define HAGW_COUNTERS_H
+
+#define CTR_LIST(X)                                                           \
+	/* gwd data plane */                                                  \
+	X(rx_packets)             /* ESP packets that reached the TUN */     \
+	X(tx_packets)             /* ESP packets sent */                     \
+	X(rx_bytes)               /* inner bytes received */                 \
+	X(tx_bytes)               /* inner bytes sent */                     \
+	X(drop_replay)            /* duplicate or left of the window */      \
+	X(drop_zero_seq)          /* sequence number 0 (RFC 4303 3.3.3) */   \
+	X(drop_auth)              /* ICV did not verify */                   \
+	X(drop_no_sa)             /* unknown SPI inbound, no SA outbound */  \
+	X(drop_malformed)         /* bad padding, next header, inner IPv4 */ \
+	X(drop_truncated)         /* shorter than ESP header + IV + ICV */   \
+	X(drop_oversize)          /* larger than the buffers or the MTU */   \
+	X(drop_selector)          /* inner addresses outside the SA's TS */  \
+	X(drop_queue_full)        /* a bounded queue was full */             \
+	X(drop_blocked)           /* SA at the sequence-number ceiling */    \
+	X(drop_not_active)        /* member is STANDBY: sends nothing */     \
+	X(drop_not_ipv4)          /* non-IPv4 packet read from the TUN */    \
+	X(drop_send_error)        /* sendmmsg failed other than EAGAIN */    \
+	X(drop_tun_write)         /* write to the TUN failed */              \
+	X(sn_threshold_crossings) /* an SA reached the rekey threshold */    \
+	X(sn_blocked)             /* an SA reached the ceiling and blocked */\
+	X(ike_packets)            /* non-ESP-marker packets on UDP 4500 */   \
+	X(ike_unhandled)          /* IKE packets with no IKE handler */      \
+	X(natt_keepalives)        /* RFC 3948 one-byte keepalives */         \
+	X(tun_reads)              /* wakeups of the TUN reader */            \
+	X(udp_reads)              /* recvmmsg calls that returned data */    \
+	X(udp_sends)              /* sendmmsg calls */                       \
+
+enum ctr_id {
+#define CTR_ENUM(n) CTR_##n,
+	CTR_LIST(CTR_ENUM)
+#undef CTR_ENUM
+	CTR_COUNT
+};
+
+#define CTR_SLOTS 256
+#define CTR_MAX   CTR_SLOTS
+_Static_assert(CTR_COUNT <= CTR_SLOTS, "too many counters for the shm header");
+
+extern const char *const ctr_names[CTR_COUNT];
+
+#endif

@@ -1,0 +1,32 @@
+/* gwctl's private header: the command table and what commands share. */
+#ifndef HAGW_GWCTL_H
+#define HAGW_GWCTL_H
+
+#include "config.h"
+#include "json.h"
+#include "sa_table.h"
+
+struct gwctl {
+	struct config cfg;
+	int have_cfg;
+	struct sa_table t;
+	int json;
+	struct json j;
+};
+
+struct gwctl_cmd {
+	const char *name;
+	const char *usage;
+	int (*run)(struct gwctl *c, int argc, char **argv); /* argv[0] = name */
+};
+
+int cmd_status(struct gwctl *c, int argc, char **argv);
+int cmd_sa(struct gwctl *c, int argc, char **argv);
+int cmd_stats(struct gwctl *c, int argc, char **argv);
+int cmd_keys(struct gwctl *c, int argc, char **argv);
+
+/* Human output helpers. */
+const char *fmt_age(uint64_t ms, char buf[32]);
+const char *fmt_flags(uint32_t flags, char buf[96]);
+
+#endif
