@@ -209,6 +209,7 @@ static void gateway_defaults(struct conf_gateway *g)
 	snprintf(g->name, sizeof(g->name), "gw");
 	snprintf(g->tun, sizeof(g->tun), "hagw0");
 	g->tun_mtu = 1400;
+	g->tun_txqlen = 4096;
 	g->port = 4500;
 	g->child_capacity = 1024;
 	g->ike_capacity = 256;
@@ -236,6 +237,8 @@ static int gateway_set(struct config *c, const char *name, int line, const char 
 		return conf_parse_str(v, g->tun, sizeof(g->tun), why);
 	if (!strcmp(key, "mtu"))
 		return conf_parse_u32(v, 576, 9000, &g->tun_mtu, why);
+	if (!strcmp(key, "tun_queue"))
+		return conf_parse_u32(v, 16, 1u << 20, &g->tun_txqlen, why);
 	if (!strcmp(key, "local"))
 		return conf_parse_addr(v, &g->local_addr, why);
 	if (!strcmp(key, "port")) {

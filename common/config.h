@@ -25,6 +25,7 @@ struct conf_gateway {
 	char     name[32];
 	char     tun[16];            /* TUN device name */
 	uint32_t tun_mtu;
+	uint32_t tun_txqlen;         /* kernel queue in front of our reads */
 	uint32_t local_addr;         /* outer address (the VIP in a cluster) */
 	uint16_t port;               /* UDP port for ESP-in-UDP and IKE */
 	char     shm[64];            /* POSIX shm name of the SA table */

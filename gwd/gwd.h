@@ -98,7 +98,7 @@ struct pkt *pkt_queue_peek(struct pkt_queue *q, uint32_t i);
 void pkt_queue_drop_front(struct pkt_queue *q, uint32_t n);
 
 /* tun.c */
-int  tun_open(const char *name, uint32_t mtu, int *ifindex);
+int  tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int *ifindex);
 int  tun_add_routes(struct gwd *g);
 
 /* dataplane.c */

@@ -127,7 +127,7 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fatal("sadb");
 	}
-	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, &g.tun_ifindex)) < 0) {
+	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, g.cfg.gw.tun_txqlen, &g.tun_ifindex)) < 0) {
 		errno = -g.tun_fd;
 		fatal("tun %s", g.cfg.gw.tun);
 	}

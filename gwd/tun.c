@@ -12,7 +12,7 @@
 #include "log.h"
 #include "nl.h"
 
-int tun_open(const char *name, uint32_t mtu, int *ifindex)
+int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int *ifindex)
 {
 	struct ifreq ifr;
 	int fd, rc;
@@ -27,7 +27,7 @@ int tun_open(const char *name, uint32_t mtu, int *ifindex)
 		close(fd);
 		return rc;
 	}
-	if ((rc = nl_link_index(ifr.ifr_name)) < 0 || (*ifindex = rc, rc = nl_link_up(rc, mtu)) < 0) {
+	if ((rc = nl_link_index(ifr.ifr_name)) < 0 || (*ifindex = rc, rc = nl_link_up(rc, mtu, txqlen)) < 0) {
 		close(fd);
 		return rc;
 	}
