@@ -36,6 +36,7 @@ struct parse_ctx {
 	struct conf_err *err;
 	const char *file;
 	int line;          /* counted by our reader: inih does not pass it */
+	int section_line;  /* where the current [section] header is */
 	int failed;
 	int too_long;
 	const char *text;  /* for config_load_string */
@@ -402,7 +403,7 @@ static int sa_check(struct config *c, const char **why, int *line)
 
 		*line = s->line;
 		if (!s->spi_in || !s->spi_out) {
-			*why = "SA needs spi_in and spi_out";
+			*why = !s->spi_in ? "SA needs spi_in" : "SA needs spi_out";
 			return -1;
 		}
 		if (!s->alg) {
@@ -477,7 +478,7 @@ static int ini_cb(void *user, const char *section, const char *key, const char *
 			   section);
 		return 0;
 	}
-	rc = k->set(p->c, name, p->line, key, val, &why);
+	rc = k->set(p->c, name, p->section_line, key, val, &why);
 	if (rc == -2)
 		conf_error(p, p->line, why, key);
 	else if (rc < 0)
@@ -486,6 +487,13 @@ static int ini_cb(void *user, const char *section, const char *key, const char *
 }
 
 /* Our reader counts lines, since the inih Debian ships does not pass them. */
+static void note_section(struct parse_ctx *p, const char *line)
+{
+	line += strspn(line, " \t");
+	if (*line == '[')
+		p->section_line = p->line;
+}
+
 static char *reader_file(char *str, int num, void *stream)
 {
 	struct parse_ctx *p = stream;
@@ -495,6 +503,7 @@ static char *reader_file(char *str, int num, void *stream)
 		size_t n = strlen(r);
 
 		p->line++;
+		note_section(p, r);
 		if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(p->fp)) {
 			int ch;
 
@@ -524,6 +533,7 @@ static char *reader_string(char *str, int num, void *stream)
 	memcpy(str, p->text, n);
 	str[n] = '\n';
 	str[n + 1] = '\0';
+	note_section(p, str);
 	p->text += strcspn(p->text, "\n");
 	if (*p->text == '\n')
 		p->text++;
