@@ -73,13 +73,20 @@ start() {
 	printf -v "PID_$name" '%s' "$!"
 }
 
-# stop NAME [SIG]: signal a started process and wait for it.
+# stop NAME [SIG]: signal a started process and wait for it. A process
+# asked to stop cleanly (TERM, INT) must exit 0: a sanitizer report or a
+# crash on the way out fails the test.
 stop() {
-	local var=PID_$1 sig=${2:-TERM}
+	local var=PID_$1 sig=${2:-TERM} rc=0
 	local p=${!var}
 	kill -"$sig" "$p" 2>/dev/null || true
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
-	wait "$p" 2>/dev/null || true
+	for _ in $(seq 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.02; done
+	wait "$p" 2>/dev/null || rc=$?
+	if [[ $sig == TERM || $sig == INT ]] && ((rc != 0)); then
+		tail -20 "$TEST_TMP/$1.log" >&2
+		die "$1 exited with status $rc after SIG$sig"
+	fi
+	return 0
 }
 
 # wait_for SECONDS WHAT cmd...: poll cmd every 50 ms until it succeeds.
