@@ -83,7 +83,6 @@ int  gwd_sadb_sync(struct gwd *g);   /* rebuild if the table moved */
 struct gwd_sa *gwd_sadb_by_spi(struct gwd *g, uint32_t spi);
 struct gwd_sa *gwd_sadb_out(struct gwd *g, uint32_t src, uint32_t dst);
 void gwd_sadb_free(struct gwd *g);
-uint64_t gwd_seq_ceiling(int esn);
 int  gwd_install_manual(struct gwd *g);
 
 /* pool.c */
