@@ -6,6 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config
 	libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libinih-dev
+	clang libclang-rt-14-dev
 	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc python3
 )
 # Extra packages (benchmark peers, fuzzing) are listed by the files that need
