@@ -8,6 +8,7 @@ pkgs=(
 	libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libinih-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc python3
+	tshark
 )
 # Extra packages (benchmark peers, fuzzing) are listed by the files that need
 # them, so that `make deps` stays the one place that installs anything.
@@ -29,6 +30,8 @@ if ((EUID != 0)); then
 	exit 1
 fi
 echo "deps: installing ${missing[*]}"
+# noninteractive also answers wireshark-common's "should non-superusers
+# capture?" debconf question with its default, no (the tests run as root).
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
