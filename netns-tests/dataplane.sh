@@ -106,8 +106,7 @@ pretty replay "a captured ESP packet sent again is dropped as a replay"
 gw_up aes256gcm16 no
 wait_for 5 "a first ping through the tunnel" n client ping -c 1 -W 1 10.2.0.2
 start cap gwb tcpdump --immediate-mode -Z root -n -U -i b1 -w "$TEST_TMP/esp.pcap" udp dst port 4500 and src host 192.168.241.1
-wait_for 5 "tcpdump" test -s "$TEST_TMP/esp.pcap"
-sleep 0.3 # tcpdump writes its header before the filter is attached
+wait_for 5 "tcpdump" grep -q "listening on" "$TEST_TMP/cap.log"
 n client ping -c 5 -i 0.05 -W 1 10.2.0.2 >/dev/null
 stop cap INT
 rx=$(ctr "$B" rx_packets)
@@ -122,9 +121,9 @@ pretty forgery "a flipped byte fails the ICV and leaves the window alone"
 # Hold one packet back from gwd: gwb's firewall drops it after tcpdump saw
 # it, so its number is above the window top and passes the pre-check.
 before=$(ctr "$B" drop_auth)
+rm -f "$TEST_TMP/cap.log"
 start cap gwb tcpdump --immediate-mode -Z root -n -U -i b1 -w "$TEST_TMP/esp4.pcap" udp dst port 4500 and src host 192.168.241.1
-wait_for 5 "tcpdump" test -s "$TEST_TMP/esp4.pcap"
-sleep 0.3
+wait_for 5 "tcpdump" grep -q "listening on" "$TEST_TMP/cap.log"
 n gwb iptables -A INPUT -p udp --dport 4500 -j DROP
 n client ping -c 1 -W 0.5 10.2.0.2 >/dev/null || true
 n gwb iptables -D INPUT -p udp --dport 4500 -j DROP
