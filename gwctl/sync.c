@@ -114,8 +114,9 @@ static void sync_status_text(struct gwctl *c, const struct sync_status *s, int h
 		printf("sync peer   member %u, %s, epoch %" PRIu64 "\n", s->peer_member,
 		       sa_role_name((int)s->peer_role), s->peer_epoch);
 	printf("sync last   frame %s, update %s\n",
-	       s->last_rx_ms ? strcat(fmt_age(age(s->last_rx_ms, now), x), " ago") : "never",
-	       s->last_update_ms ? strcat(fmt_age(age(s->last_update_ms, now), y), " ago") : "never");
+	       s->last_rx_ms ? (fmt_age(age(s->last_rx_ms, now), x), strcat(x, " ago")) : "never",
+	       s->last_update_ms ? (fmt_age(age(s->last_update_ms, now), y), strcat(y, " ago"))
+				 : "never");
 	printf("sync tx     %" PRIu64 " msgs  %" PRIu64 " bytes  (%" PRIu64 " bulks sent)\n",
 	       s->msgs_tx, s->bytes_tx, s->bulks_tx);
 	printf("sync rx     %" PRIu64 " msgs  %" PRIu64 " bytes  (%" PRIu64 " bulks applied, last %"
