@@ -169,8 +169,8 @@ static void send_heartbeat(struct syncd *d)
 	if (!d->conn)
 		return;
 	m.u.hb.tick = d->tx.tick;
-	m.u.hb.epoch = atomic_load(&d->t.hdr->epoch);
-	m.u.hb.role = atomic_load(&d->t.hdr->role);
+	m.u.hb.epoch = d->epoch;
+	m.u.hb.role = d->role;
 	m.u.hb.in_sync = atomic_load(&d->t.hdr->in_sync);
 	conn_send(d->conn, &m);
 	d->last_hb_ms = now_ms();
@@ -182,8 +182,8 @@ static void send_hello(struct syncd *d)
 
 	m.u.hello.member_id = d->t.hdr->member_id;
 	m.u.hello.layout_version = SA_TABLE_LAYOUT_VERSION;
-	m.u.hello.epoch = atomic_load(&d->t.hdr->epoch);
-	m.u.hello.role = atomic_load(&d->t.hdr->role);
+	m.u.hello.epoch = d->epoch;
+	m.u.hello.role = d->role;
 	m.u.hello.child_capacity = d->t.hdr->child_capacity;
 	conn_send(d->conn, &m);
 }
@@ -405,6 +405,8 @@ static void conn_opened(struct syncd *d, struct sync_conn *c)
 	d->rx_synced = 0;
 	log_info("sync: link to %s authenticated (%s)", ip_str(c->peer_ip, a),
 		 c->initiator ? "we connected" : "peer connected");
+	d->role = atomic_load(&d->t.hdr->role);
+	d->epoch = atomic_load(&d->t.hdr->epoch);
 	send_hello(d);
 	conn_flush(c);
 }
@@ -646,12 +648,22 @@ static int link_listen(struct syncd *d)
 
 /* --- roles: who sends, who applies, who is in sync --- */
 
+/* Uses the role we last announced (d->role), never a newer one read from
+ * shm: the peer must hear of a promotion before our first state arrives,
+ * or it drops that state as coming from a member that is not active. */
 static void link_evaluate(struct syncd *d)
 {
 	struct sync_conn *c = d->conn;
-	uint32_t role = atomic_load(&d->t.hdr->role);
+	uint32_t role = d->role;
 	int want_tx = c && c->peer_hello && role == SA_ROLE_ACTIVE && c->peer_role == SA_ROLE_STANDBY;
 
+	/* The peer still says it is not in sync long after our snapshot
+	 * ended (it dropped it, e.g. while it saw us as standby): again. */
+	if (want_tx && sync_tx_bulk_done(&d->tx) && !c->peer_in_sync &&
+	    now_ms() - d->tx.bulk_done_ms > d->cfg.sync.timeout_ms) {
+		log_info("sync: member %u is still not in sync: snapshot again", c->peer_member);
+		sync_tx_stop(&d->tx);
+	}
 	if (want_tx && !d->tx.running) {
 		uint64_t id = ++d->bulk_seq | (uint64_t)randombytes_random() << 32;
 
@@ -719,7 +731,9 @@ static void on_scan(uv_timer_t *t)
 	check_role(d);
 	check_timeouts(d, now);
 	if (d->conn) {
-		if (now - d->last_flush_ms >= d->cfg.sync.interval_ms) {
+		/* half a scan of tolerance: a timer a little early must not push
+		 * the flush to the next scan, a whole scan late */
+		if (now - d->last_flush_ms + d->cfg.sync.scan_ms / 2 >= d->cfg.sync.interval_ms) {
 			flush = 1;
 			d->last_flush_ms += d->cfg.sync.interval_ms;
 			if (now - d->last_flush_ms >= d->cfg.sync.interval_ms)

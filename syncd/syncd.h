@@ -51,7 +51,7 @@ struct sync_tx {
 	int bulk;                    /* a snapshot is being sent */
 	uint32_t cur_ike, cur_child; /* its cursors */
 	uint32_t bulk_nc, bulk_ni;
-	uint64_t bulk_id, bulk_start_ns;
+	uint64_t bulk_id, bulk_start_ns, bulk_done_ms;
 	uint64_t gen_seen;           /* table_gen the shadow matches */
 	int gen_valid;
 	uint32_t hwm_child, hwm_ike; /* no slot at or above is in use */

@@ -212,6 +212,7 @@ static int tx_bulk(struct sync_tx *x)
 		}
 		x->bulk = 0;
 		x->bulks++;
+		x->bulk_done_ms = now_ms();
 		m.u.bulk.id = x->bulk_id;
 		m.u.bulk.n_child = x->bulk_nc;
 		m.u.bulk.n_ike = x->bulk_ni;
