@@ -112,3 +112,11 @@ void sync_index_del(struct sync_index *x, uint64_t key)
 		}
 	}
 }
+
+void sync_index_prefetch(const struct sync_index *x, uint64_t key)
+{
+	uint32_t h = ix_hash(key) & x->mask;
+
+	__builtin_prefetch(&x->keys[h]);
+	__builtin_prefetch(&x->vals[h]);
+}

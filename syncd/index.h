@@ -17,5 +17,7 @@ void sync_index_clear(struct sync_index *x);
 int  sync_index_put(struct sync_index *x, uint64_t key, uint32_t val); /* 0 or -ENOMEM */
 long sync_index_get(const struct sync_index *x, uint64_t key);         /* val or -1 */
 void sync_index_del(struct sync_index *x, uint64_t key);
+/* Starts loading the slot of key into the cache (batches of lookups). */
+void sync_index_prefetch(const struct sync_index *x, uint64_t key);
 
 #endif

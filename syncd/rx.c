@@ -286,6 +286,14 @@ static int rx_counters(struct sync_rx *r, const struct sync_counters *c)
 		struct child_sa_rec *rec;
 		long idx;
 
+		/* the lookups are random in a table of MBs: start the ones a few
+		 * entries ahead while this one is applied */
+		if (i + 8 < c->n) {
+			struct sync_ctr_entry ahead;
+
+			sync_ctr_get(c, i + 8, &ahead);
+			sync_index_prefetch(&r->child, ahead.spi_in);
+		}
 		sync_ctr_get(c, i, &e);
 		if ((idx = rx_find_child(r, e.spi_in)) < 0) {
 			unknown++;

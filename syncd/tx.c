@@ -355,10 +355,14 @@ static int tx_counters(struct sync_tx *x, int flush)
 		struct sync_ctr_entry e;
 		uint64_t d;
 
+		if (i + 4 < x->hwm_child)
+			__builtin_prefetch(&t->child[i + 4].out_seq);
 		if (!s->present)
 			continue;
-		if (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq ||
-		    atomic_load_explicit(&r->flags, memory_order_relaxed) != s->flags) {
+		/* rewritten records: looked for once per interval, which saves a
+		 * cache line per SA on the scans in between */
+		if (flush && (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq ||
+			      atomic_load_explicit(&r->flags, memory_order_relaxed) != s->flags)) {
 			if (!x->room(x->arg))
 				break;
 			if (r->gen == s->gen && live(r->state) && (rc = tx_child_add(x, i)) < 0)
