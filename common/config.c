@@ -29,6 +29,7 @@ static int sa_check(struct config *c, const char **why, int *line);
 static const struct section_kind section_kinds[] = {
 	{ "gateway", 0, gateway_set, gateway_check },
 	{ "sa", 1, sa_set, sa_check },
+	{ "sync", 0, conf_sync_set, conf_sync_check },
 };
 
 struct parse_ctx {

@@ -65,6 +65,7 @@ struct config {
 	struct conf_sa *sas;
 	uint32_t n_sas;
 	/* Sections of the other daemons (conf_sections.h) follow here. */
+	struct conf_sync sync;
 };
 
 /* Where a parse error is reported. */

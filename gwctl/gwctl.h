@@ -25,6 +25,11 @@ int cmd_sa(struct gwctl *c, int argc, char **argv);
 int cmd_stats(struct gwctl *c, int argc, char **argv);
 int cmd_keys(struct gwctl *c, int argc, char **argv);
 
+/* sync.c */
+int  cmd_role(struct gwctl *c, int argc, char **argv);
+void gwctl_sync_status(struct gwctl *c);
+void gwctl_sa_sync(struct gwctl *c, const struct child_sa_rec *r);
+
 /* Human output helpers. */
 const char *fmt_age(uint64_t ms, char buf[32]);
 const char *fmt_flags(uint32_t flags, char buf[96]);

@@ -18,6 +18,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "sa", "sa list | sa show SPI", cmd_sa },
 	{ "stats", "stats", cmd_stats },
 	{ "keys", "keys --wireshark", cmd_keys },
+	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

@@ -72,6 +72,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		json_u64(&c->j, "pid", gwd);
 		json_u64(&c->j, "uptime_ms", started && pid_alive(gwd) ? wall_ms() - started : 0);
 		json_obj_end(&c->j);
+		gwctl_sync_status(c);
 		json_obj_end(&c->j);
 		json_done(&c->j);
 		return 0;
@@ -87,11 +88,13 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		       fmt_age(started ? wall_ms() - started : 0, age));
 	else
 		printf("gwd         not running\n");
+	gwctl_sync_status(c);
 	return 0;
 }
 
-static void sa_json(struct json *j, const struct child_sa_rec *r, int detail)
+static void sa_json(struct gwctl *c, const struct child_sa_rec *r, int detail)
 {
+	struct json *j = &c->j;
 	char b[32], f[96];
 
 	json_obj_begin(j, NULL);
@@ -116,8 +119,6 @@ static void sa_json(struct json *j, const struct child_sa_rec *r, int detail)
 	json_u64(j, "tx_packets", r->ctr.tx_packets);
 	json_u64(j, "rx_packets", r->ctr.rx_packets);
 	if (detail) {
-		uint64_t now = now_ms();
-
 		json_u64(j, "tx_bytes", r->ctr.tx_bytes);
 		json_u64(j, "rx_bytes", r->ctr.rx_bytes);
 		json_u64(j, "drop_replay", r->ctr.drop_replay);
@@ -125,9 +126,8 @@ static void sa_json(struct json *j, const struct child_sa_rec *r, int detail)
 		json_u64(j, "drop_selector", r->ctr.drop_selector);
 		json_u64(j, "drop_blocked", r->ctr.drop_blocked);
 		json_u64(j, "drop_malformed", r->ctr.drop_malformed);
-		json_u64(j, "s0", r->s0);
-		json_u64(j, "s0_age_ms", r->s0_ms ? now - r->s0_ms : 0);
 		json_u64(j, "created_ms", r->created_ms);
+		gwctl_sa_sync(c, r);
 	}
 	json_obj_end(j);
 }
@@ -153,7 +153,7 @@ static int sa_list(struct gwctl *c)
 			continue;
 		n++;
 		if (c->json) {
-			sa_json(&c->j, r, 0);
+			sa_json(c, r, 0);
 			continue;
 		}
 		printf("%-16s 0x%08x 0x%08x %-16s %-9s %-24s %12" PRIu64 " %12" PRIu64 " %10" PRIu64
@@ -174,7 +174,7 @@ static int sa_show(struct gwctl *c, const char *arg)
 {
 	struct child_sa_rec *r;
 	unsigned long spi;
-	char *end, b[32], f[96], age[32];
+	char *end, b[32], f[96];
 	int idx;
 
 	errno = 0;
@@ -192,7 +192,7 @@ static int sa_show(struct gwctl *c, const char *arg)
 		return 1;
 	}
 	if (c->json) {
-		sa_json(&c->j, r, 1);
+		sa_json(c, r, 1);
 		json_done(&c->j);
 		free(r);
 		return 0;
@@ -207,8 +207,7 @@ static int sa_show(struct gwctl *c, const char *arg)
 	printf("outbound        seq %" PRIu64 "  activation %u\n", (uint64_t)r->out_seq,
 	       (unsigned)r->activation);
 	printf("inbound         replay top %" PRIu64 "  window %u\n", r->replay.top, r->replay_window);
-	printf("synced          S_0 %" PRIu64 "  age %s\n", r->s0,
-	       r->s0_ms ? fmt_age(now_ms() - r->s0_ms, age) : "never");
+	gwctl_sa_sync(c, r);
 	printf("tx              %" PRIu64 " packets  %" PRIu64 " bytes\n", (uint64_t)r->ctr.tx_packets,
 	       (uint64_t)r->ctr.tx_bytes);
 	printf("rx              %" PRIu64 " packets  %" PRIu64 " bytes\n", (uint64_t)r->ctr.rx_packets,
