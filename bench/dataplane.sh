@@ -20,8 +20,8 @@
 #
 # Environment: BUILD (default build), BENCH_TIME (seconds, default 10),
 # BENCH_ONLY (space-separated subset: "veth gwd-aes gwd-chacha wireguard-go
-# strongswan"), BENCH_PERF=DIR (perf record -g on gwd A for 5 s during each
-# gwd run, written to DIR/perf-gwd-<alg>.data).
+# strongswan"), BENCH_PERF=DIR (perf record -g on each gwd for 5 s during
+# each gwd run, written to DIR/perf-gwd-<alg>-<a|b>.data).
 # Last line: `dataplane: gwd=N strongswan=N wireguard-go=N veth=N` (Mbit/s,
 # gwd is the AES-GCM figure). Exit status 1 if gwd could not be measured.
 set -uo pipefail
@@ -161,17 +161,21 @@ run_iperf() {
 	if [[ $pa ]]; then ta0=$(cpu_ticks "$pa"); tb0=$(cpu_ticks "$pb"); fi
 	if [[ ${BENCH_PERF:-} && ${perf_name:-} && $pa ]]; then
 		mkdir -p "$BENCH_PERF"
-		(sleep 3; exec perf record -q -g -p "$pa" -o "$BENCH_PERF/perf-$perf_name.data" -- sleep 5) \
+		(sleep 3; exec perf record -q -g -p "$pa" -o "$BENCH_PERF/perf-$perf_name-a.data" -- sleep 5) \
 			>/dev/null 2>&1 &
 		perf_pid=$!
 		pids+=("$perf_pid")
+		(sleep 3; exec perf record -q -g -p "$pb" -o "$BENCH_PERF/perf-$perf_name-b.data" -- sleep 5) \
+			>/dev/null 2>&1 &
+		perf_pid="$perf_pid $!"
+		pids+=("$!")
 	fi
 	t0=$(date +%s%N)
 	out=$(timeout $((DURATION + 20)) ip netns exec "$ns_c" \
 		iperf3 -c 10.2.0.2 -t "$DURATION" -J 2>&1)
 	t1=$(date +%s%N)
 	if [[ $pa ]]; then ta1=$(cpu_ticks "$pa"); tb1=$(cpu_ticks "$pb"); fi
-	[[ $perf_pid ]] && wait "$perf_pid" 2>/dev/null
+	[[ $perf_pid ]] && wait $perf_pid 2>/dev/null
 	wait "$srv" 2>/dev/null
 	err=$(jq -r '.error // empty' <<<"$out" 2>/dev/null)
 	if [[ $err ]] || ! jq -e '.end.sum_received.bits_per_second' <<<"$out" >/dev/null 2>&1; then
