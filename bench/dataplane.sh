@@ -30,6 +30,7 @@ BUILD=${BUILD:-build}
 DURATION=${BENCH_TIME:-10}
 ONLY=${BENCH_ONLY:-veth gwd-aes gwd-chacha wireguard-go strongswan}
 GWD=$(realpath -m "$BUILD/bin/gwd")
+GWCTL=$(realpath -m "$BUILD/bin/gwctl")
 
 ((EUID == 0)) || { echo "dataplane: must run as root" >&2; exit 1; }
 for tool in ip iperf3 jq ping; do
@@ -207,6 +208,7 @@ hexkey() { od -An -tx1 -N36 /dev/urandom | tr -d ' \n'; }
 gwd_conf() { # side id local peer local_ts remote_ts spi_in spi_out key_in key_out alg
 	cat >"$dir/gwd-$1.conf" <<-EOF
 	[gateway]
+	udp_offload = $gwd_offload
 	member_id = $2
 	name = bench-$1
 	tun = ${tag}g$1
@@ -226,8 +228,19 @@ gwd_conf() { # side id local peer local_ts remote_ts spi_in spi_out key_in key_o
 	EOF
 }
 
-bench_gwd() {
-	local alg=$1 k1 k2 pa pb
+# One line of a gateway's counters after its run: packets, syscalls, and
+# every drop counter that moved.
+gwd_stats() { # label ns conf
+	local js
+	js=$(n "$2" "$GWCTL" -c "$3" --json stats 2>/dev/null) || return 0
+	jq -r --arg gw "$1" '"    gwd \($gw): tx \(.tx_packets) pkts in \(.udp_sends) sendmmsg (\(.udp_gso_msgs // 0) GSO msgs), " +
+		"rx \(.rx_packets) pkts in \(.udp_reads) recvmmsg; drops: " +
+		([to_entries[] | select((.key | startswith("drop_")) and .value > 0) | "\(.key)=\(.value)"] | join(" ") |
+		 if . == "" then "none" else . end)' <<<"$js"
+}
+
+bench_gwd() { # alg [udp_offload]
+	local alg=$1 gwd_offload=${2:-yes} k1 k2 pa pb
 	[[ -x $GWD ]] || { fail "$GWD not built (make)"; return 1; }
 	k1=$(hexkey) k2=$(hexkey)
 	gwd_conf a 1 192.168.50.1 192.168.50.2 10.1.0.0/24 10.2.0.0/24 0x2001 0x1001 "$k2" "$k1" "$alg"
@@ -240,7 +253,9 @@ bench_gwd() {
 	pids+=("$pb")
 	wait_ping || { fail "gwd: no ping through the tunnel ($(tail -n1 "$dir/gwd-a.log"))"; return 1; }
 	alive "$pa" "$pb" || { fail "gwd exited"; return 1; }
-	perf_name=gwd-$alg run_iperf "$pa" "$pb"
+	perf_name=gwd-$alg-$gwd_offload run_iperf "$pa" "$pb"
+	gwd_stats A "$ns_a" "$dir/gwd-a.conf"
+	gwd_stats B "$ns_b" "$dir/gwd-b.conf"
 }
 
 # --- wireguard-go ---
@@ -408,6 +423,7 @@ echo "dataplane: iperf3 TCP ${DURATION} s client -> server, $(nproc) CPUs, $(una
 	"load $(cut -d' ' -f1-3 /proc/loadavg)"
 want veth && run_one veth "veth (no tunnel, ceiling)" bench_veth
 want gwd-aes && run_one gwd "gwd aes256gcm16" bench_gwd aes256gcm16
+want gwd-aes-nooffload && run_one gwd-nooffload "gwd aes256gcm16 udp_offload=no" bench_gwd aes256gcm16 no
 want gwd-chacha && run_one gwd-chacha "gwd chacha20poly1305" bench_gwd chacha20poly1305
 want wireguard-go && run_one wireguard-go "wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR==1{print $2}')" bench_wireguard_go
 want strongswan && run_one strongswan "strongswan aes256gcm16" bench_strongswan

@@ -39,6 +39,7 @@ struct conf_gateway {
 	uint32_t pool_size;          /* preallocated packet buffers */
 	int      standalone;         /* 1: not in a cluster; ACTIVE at start */
 	int      anti_replay;        /* 0: accept any sequence (comparison peer) */
+	int      udp_offload;        /* UDP GSO on send, GRO on receive */
 };
 
 struct conf_sa {

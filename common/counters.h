@@ -52,6 +52,8 @@
 	X(sync_drop_table_full)   /* no free slot for an add (kept) */       \
 	X(sync_drop_bad_record)   /* add with impossible content (kept) */   \
 	X(sync_link_timeout)      /* peer silent past timeout_ms */          \
+	/* gwd UDP offload */                                                 \
+	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

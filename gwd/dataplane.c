@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -246,38 +247,128 @@ static void dp_poll_update(struct gwd *g)
 	}
 }
 
+/*
+ * UDP GSO (UDP_SEGMENT, Linux 4.18): a run of queued datagrams to the same
+ * peer, all of one length but the last (which may be shorter), leaves as
+ * one message of several iovecs; the stack is walked once for the run and
+ * the datagrams are cut at the end (on a veth they may even reach the
+ * peer's socket whole). Limits: the kernel's UDP_MAX_SEGMENTS, and a
+ * message within one 64 KiB IP datagram.
+ */
+#define DP_GSO_SEGS  64
+#define DP_GSO_BYTES (65535 - 20 - 8)
+
+static int dp_same_peer(const struct pkt *a, const struct pkt *b)
+{
+	return a->peer.sin_addr.s_addr == b->peer.sin_addr.s_addr &&
+	       a->peer.sin_port == b->peer.sin_port;
+}
+
+/* How many queued packets from `first` (at most `max`) can share a message. */
+static uint32_t dp_gso_run(struct gwd *g, uint32_t first, uint32_t max)
+{
+	const struct pkt *k0 = pkt_queue_peek(&g->txq, first);
+	uint32_t n = 1, bytes = k0->len;
+
+	if (k0->len > g->gso_max)
+		return 1;
+	while (n < max && n < DP_GSO_SEGS && first + n < g->txq.count) {
+		const struct pkt *k = pkt_queue_peek(&g->txq, first + n);
+
+		if (k->len > k0->len || !dp_same_peer(k, k0) || bytes + k->len > DP_GSO_BYTES)
+			break;
+		bytes += k->len;
+		n++;
+		if (k->len < k0->len)
+			break; /* a shorter datagram ends the run */
+	}
+	return n;
+}
+
+/* Message m carries the n queued packets from `first`. */
+static void dp_msg_fill(struct gwd *g, uint32_t m, uint32_t first, uint32_t n)
+{
+	struct msghdr *h = &g->mmsg[m].msg_hdr;
+	struct pkt *k0 = pkt_queue_peek(&g->txq, first);
+	uint32_t i;
+
+	for (i = 0; i < n; i++) {
+		struct pkt *k = pkt_queue_peek(&g->txq, first + i);
+
+		g->iov[first + i].iov_base = k->data + k->off;
+		g->iov[first + i].iov_len = k->len;
+	}
+	memset(h, 0, sizeof(*h));
+	h->msg_name = &k0->peer;
+	h->msg_namelen = sizeof(k0->peer);
+	h->msg_iov = &g->iov[first];
+	h->msg_iovlen = n;
+	if (n > 1) {
+		struct cmsghdr *c = &g->cmsg[m].align;
+		uint16_t seg = (uint16_t)k0->len;
+
+		h->msg_control = g->cmsg[m].buf;
+		h->msg_controllen = sizeof(g->cmsg[m].buf);
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof(seg));
+		memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+	}
+	g->msg_pkts[m] = n;
+}
+
+/* A GSO message failed with `err`: EIO means the route's device cannot
+ * checksum for GSO (off for good); EINVAL or EMSGSIZE, a segment too large
+ * for the path MTU (IP would have fragmented it): GSO only below that size.
+ * Returns 1 if the packets should be sent again. */
+static int dp_gso_failed(struct gwd *g, int err, uint32_t seg)
+{
+	if (err != EIO && err != EINVAL && err != EMSGSIZE)
+		return 0;
+	g->gso_max = err == EIO ? 0 : seg - 1;
+	log_info("udp gso: %s for %u-byte datagrams; now for datagrams up to %u bytes",
+		 strerror(err), seg, g->gso_max);
+	return 1;
+}
+
 void dp_flush(struct gwd *g)
 {
+	uint32_t batch = g->cfg.gw.batch;
+
 	while (g->txq.count) {
-		uint32_t n = g->txq.count < g->cfg.gw.batch ? g->txq.count : g->cfg.gw.batch, i;
+		uint32_t npkt = 0, nmsg = 0, done = 0, i;
 		int sent;
 
-		for (i = 0; i < n; i++) {
-			struct pkt *k = pkt_queue_peek(&g->txq, i);
+		while (npkt < g->txq.count && npkt < batch) {
+			uint32_t n = dp_gso_run(g, npkt, batch - npkt);
 
-			g->iov[i].iov_base = k->data + k->off;
-			g->iov[i].iov_len = k->len;
-			memset(&g->mmsg[i].msg_hdr, 0, sizeof(g->mmsg[i].msg_hdr));
-			g->mmsg[i].msg_hdr.msg_name = &k->peer;
-			g->mmsg[i].msg_hdr.msg_namelen = sizeof(k->peer);
-			g->mmsg[i].msg_hdr.msg_iov = &g->iov[i];
-			g->mmsg[i].msg_hdr.msg_iovlen = 1;
+			dp_msg_fill(g, nmsg++, npkt, n);
+			npkt += n;
 		}
-		sent = sendmmsg(g->udp_fd, g->mmsg, n, MSG_DONTWAIT);
+		sent = sendmmsg(g->udp_fd, g->mmsg, nmsg, MSG_DONTWAIT);
 		CTR(g, udp_sends, 1);
 		if (sent < 0) {
-			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			int err = errno;
+
+			if (err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS)
 				break;
-			/* the first datagram failed (e.g. no route): drop it alone */
-			log_warnx_rl("udp send: %s", strerror(errno));
-			sent = 1;
-			CTR(g, drop_send_error, 1);
+			if (g->msg_pkts[0] > 1 && dp_gso_failed(g, err, pkt_queue_peek(&g->txq, 0)->len))
+				continue;
+			/* the first message failed (e.g. no route): drop it alone */
+			log_warnx_rl("udp send: %s", strerror(err));
+			done = g->msg_pkts[0];
+			CTR(g, drop_send_error, done);
 		} else {
-			CTR(g, tx_packets, (uint64_t)sent);
+			for (i = 0; i < (uint32_t)sent; i++) {
+				done += g->msg_pkts[i];
+				if (g->msg_pkts[i] > 1)
+					CTR(g, udp_gso_msgs, 1);
+			}
+			CTR(g, tx_packets, done);
 		}
-		for (i = 0; i < (uint32_t)sent; i++)
+		for (i = 0; i < done; i++)
 			pkt_put(&g->pool, pkt_queue_peek(&g->txq, i));
-		pkt_queue_drop_front(&g->txq, (uint32_t)sent);
+		pkt_queue_drop_front(&g->txq, done);
 	}
 	dp_poll_update(g);
 }
@@ -384,7 +475,9 @@ int dp_start(struct gwd *g)
 	g->mmsg = calloc(b, sizeof(*g->mmsg));
 	g->iov = calloc(b, sizeof(*g->iov));
 	g->batch = calloc(b, sizeof(*g->batch));
-	if (!g->mmsg || !g->iov || !g->batch)
+	g->msg_pkts = calloc(b, sizeof(*g->msg_pkts));
+	g->cmsg = calloc(b, sizeof(*g->cmsg));
+	if (!g->mmsg || !g->iov || !g->batch || !g->msg_pkts || !g->cmsg)
 		return -ENOMEM;
 	uv_poll_init(g->loop, &g->tun_poll, g->tun_fd);
 	uv_poll_init(g->loop, &g->udp_poll, g->udp_fd);

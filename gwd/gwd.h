@@ -3,6 +3,7 @@
 #define HAGW_GWD_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -58,6 +59,12 @@ struct gwd_sadb {
 	uint64_t table_gen;
 };
 
+/* Room for one UDP_SEGMENT control message, aligned for cmsghdr. */
+union dp_cmsg {
+	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	struct cmsghdr align;
+};
+
 struct gwd {
 	struct config cfg;
 	struct sa_table table;
@@ -76,7 +83,12 @@ struct gwd {
 	struct mmsghdr *mmsg;
 	struct iovec *iov;
 	struct pkt **batch;
+	/* UDP GSO: datagrams up to gso_max bytes may share a message (0: off) */
+	uint32_t gso_max;
+	uint32_t *msg_pkts;             /* packets in each message of a send */
+	union dp_cmsg *cmsg;            /* one UDP_SEGMENT cmsg per message */
 };
+
 
 /* sadb.c */
 int  gwd_sadb_sync(struct gwd *g);   /* rebuild if the table moved */

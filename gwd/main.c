@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +48,21 @@ static int udp_open(const struct conf_gateway *gw)
 		return rc;
 	}
 	return fd;
+}
+
+/* UDP GSO needs Linux 4.18: getsockopt tells whether this kernel has it. */
+static uint32_t udp_gso_probe(int fd, int want)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	if (!want)
+		return 0;
+	if (getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &l) < 0) {
+		log_info("udp gso: not supported by this kernel (%s)", strerror(errno));
+		return 0;
+	}
+	return PKT_BUF_SIZE;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -138,6 +154,7 @@ int main(int argc, char **argv)
 		errno = -g.udp_fd;
 		fatal("udp port %u", g.cfg.gw.port);
 	}
+	g.gso_max = udp_gso_probe(g.udp_fd, g.cfg.gw.udp_offload);
 
 	g.loop = uv_default_loop();
 	if ((rc = dp_start(&g)) < 0) {
