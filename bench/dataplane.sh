@@ -20,7 +20,9 @@
 #
 # Environment: BUILD (default build), BENCH_TIME (seconds, default 10),
 # BENCH_ONLY (space-separated subset: "veth gwd-aes gwd-chacha wireguard-go
-# strongswan"), BENCH_PERF=DIR (perf record -g on each gwd for 5 s during
+# strongswan"; also "gwd-aes-nooffload": gwd with udp_offload and
+# tun_offload off), BENCH_GWD_CONF (extra [gateway] lines for every gwd,
+# "\n"-separated), BENCH_PERF=DIR (perf record -g on each gwd for 5 s during
 # each gwd run, written to DIR/perf-gwd-<alg>-<a|b>.data).
 # Last line: `dataplane: gwd=N strongswan=N wireguard-go=N veth=N` (Mbit/s,
 # gwd is the AES-GCM figure). Exit status 1 if gwd could not be measured.
@@ -209,6 +211,8 @@ gwd_conf() { # side id local peer local_ts remote_ts spi_in spi_out key_in key_o
 	cat >"$dir/gwd-$1.conf" <<-EOF
 	[gateway]
 	udp_offload = $gwd_offload
+	tun_offload = $gwd_offload
+	$(printf '%b' "${BENCH_GWD_CONF:-}")
 	member_id = $2
 	name = bench-$1
 	tun = ${tag}g$1
@@ -234,7 +238,7 @@ gwd_stats() { # label ns conf
 	local js
 	js=$(n "$2" "$GWCTL" -c "$3" --json stats 2>/dev/null) || return 0
 	jq -r --arg gw "$1" '"    gwd \($gw): tx \(.tx_packets) pkts in \(.udp_sends) sendmmsg (\(.udp_gso_msgs // 0) GSO msgs), " +
-		"rx \(.rx_packets) pkts in \(.udp_reads) recvmmsg; drops: " +
+		"rx \(.rx_packets) pkts in \(.udp_reads) recvmmsg, \(.tun_gro_writes // 0) GRO writes; drops: " +
 		([to_entries[] | select((.key | startswith("drop_")) and .value > 0) | "\(.key)=\(.value)"] | join(" ") |
 		 if . == "" then "none" else . end)' <<<"$js"
 }
@@ -423,7 +427,7 @@ echo "dataplane: iperf3 TCP ${DURATION} s client -> server, $(nproc) CPUs, $(una
 	"load $(cut -d' ' -f1-3 /proc/loadavg)"
 want veth && run_one veth "veth (no tunnel, ceiling)" bench_veth
 want gwd-aes && run_one gwd "gwd aes256gcm16" bench_gwd aes256gcm16
-want gwd-aes-nooffload && run_one gwd-nooffload "gwd aes256gcm16 udp_offload=no" bench_gwd aes256gcm16 no
+want gwd-aes-nooffload && run_one gwd-nooffload "gwd aes256gcm16 no offloads" bench_gwd aes256gcm16 no
 want gwd-chacha && run_one gwd-chacha "gwd chacha20poly1305" bench_gwd chacha20poly1305
 want wireguard-go && run_one wireguard-go "wireguard-go $(wireguard-go --version 2>/dev/null | awk 'NR==1{print $2}')" bench_wireguard_go
 want strongswan && run_one strongswan "strongswan aes256gcm16" bench_strongswan

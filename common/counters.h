@@ -54,6 +54,8 @@
 	X(sync_link_timeout)      /* peer silent past timeout_ms */          \
 	/* gwd UDP offload */                                                 \
 	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
+	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
+	X(drop_tun_offload)       /* TUN packet with GSO or partial csum */  \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "gwd.h"
@@ -69,6 +70,60 @@ int dp_inner_ok(const struct gwd_sa *sa, const uint8_t *ip, size_t len, size_t *
 		return -2;
 	*ip_len = tot; /* anything after tot is TFC padding (RFC 4303 2.7) */
 	return 0;
+}
+
+/* Writes one packet (segs inner packets of `bytes` in all, from one SA) to
+ * the TUN, with its virtio_net_hdr if the TUN has them. The packets count
+ * as received only once the kernel took them. */
+static void dp_tun_write(struct gwd *g, struct child_sa_rec *rec, const uint8_t *ip, size_t len,
+			 const struct gro_vnet_hdr *vh, uint32_t segs, uint64_t bytes)
+{
+	static const struct gro_vnet_hdr none;
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)(vh ? vh : &none), .iov_len = sizeof(*vh) },
+		{ .iov_base = (void *)ip, .iov_len = len },
+	};
+	ssize_t n = g->tun_vnet ? writev(g->tun_fd, iov, 2) : write(g->tun_fd, ip, len);
+
+	if (n < 0) {
+		CTR(g, drop_tun_write, segs);
+		log_warnx_rl("tun write: %s", strerror(errno));
+		return;
+	}
+	if (segs > 1)
+		CTR(g, tun_gro_writes, 1);
+	CTR(g, rx_packets, segs);
+	CTR(g, rx_bytes, bytes);
+	sa_ctr(&rec->ctr.rx_packets, segs);
+	sa_ctr(&rec->ctr.rx_bytes, bytes);
+}
+
+void dp_tun_flush(struct gwd *g)
+{
+	struct gro_vnet_hdr vh;
+	size_t len;
+
+	if (!g->gro.len)
+		return;
+	len = gro_finish(&g->gro, &vh);
+	dp_tun_write(g, g->gro.owner, g->gro.buf, len, &vh, g->gro.segs,
+		     g->gro.bytes);
+	gro_reset(&g->gro);
+}
+
+/* A decrypted, checked inner packet on its way to the TUN: merged into the
+ * pending TCP packet if it continues it (gro.h), else that one is written
+ * first and this one starts the next or goes alone. Order is kept. */
+static void dp_tun_put(struct gwd *g, struct child_sa_rec *rec, const uint8_t *ip, size_t len)
+{
+	if (g->gro.buf) {
+		if (gro_merge(&g->gro, rec, ip, len))
+			return;
+		dp_tun_flush(g);
+		if (gro_start(&g->gro, rec, ip, len))
+			return;
+	}
+	dp_tun_write(g, rec, ip, len, NULL, 1, len);
 }
 
 static void dp_input_esp(struct gwd *g, struct pkt *k)
@@ -135,14 +190,7 @@ static void dp_input_esp(struct gwd *g, struct pkt *k)
 		sa_ctr(&rec->ctr.drop_selector, 1);
 		return;
 	}
-	if (write(g->tun_fd, p + ESP_PAYLOAD_OFF, ip_len) < 0) {
-		CTR(g, drop_tun_write, 1);
-		return;
-	}
-	CTR(g, rx_packets, 1);
-	CTR(g, rx_bytes, ip_len);
-	sa_ctr(&rec->ctr.rx_packets, 1);
-	sa_ctr(&rec->ctr.rx_bytes, ip_len);
+	dp_tun_put(g, rec, p + ESP_PAYLOAD_OFF, ip_len);
 }
 
 void dp_input(struct gwd *g, struct pkt *k)
@@ -373,6 +421,31 @@ void dp_flush(struct gwd *g)
 	dp_poll_update(g);
 }
 
+/* Reads one packet from the TUN to k->data + ESP_PAYLOAD_OFF. Returns 1,
+ * 0 if it was read and dropped, -1 when the TUN is empty. With vnet headers
+ * the header lands in the room kept for the ESP header; as gwd sets no
+ * TUNSETOFFLOAD the kernel sends neither GSO nor partial checksums, and a
+ * packet that says otherwise is dropped and counted. */
+static int dp_tun_read(struct gwd *g, struct pkt *k)
+{
+	size_t hl = g->tun_vnet ? GRO_VNET_HDR_LEN : 0;
+	struct gro_vnet_hdr vh;
+	ssize_t n;
+
+	n = read(g->tun_fd, k->data + ESP_PAYLOAD_OFF - hl, PKT_BUF_SIZE - ESP_OVERHEAD + hl);
+	if (n <= 0 || (size_t)n < hl)
+		return -1;
+	k->len = (uint32_t)((size_t)n - hl);
+	if (hl) {
+		memcpy(&vh, k->data + ESP_PAYLOAD_OFF - hl, sizeof(vh));
+		if (vh.gso_type != 0 || (vh.flags & 1)) {
+			CTR(g, drop_tun_offload, 1);
+			return 0;
+		}
+	}
+	return 1;
+}
+
 static void on_tun_readable(struct gwd *g)
 {
 	uint32_t i;
@@ -387,13 +460,12 @@ static void on_tun_readable(struct gwd *g)
 			CTR(g, drop_queue_full, 1);
 			break;
 		}
-		n = read(g->tun_fd, k->data + ESP_PAYLOAD_OFF, PKT_BUF_SIZE - ESP_OVERHEAD);
-		if (n <= 0) {
+		n = dp_tun_read(g, k);
+		if (n < 0) {
 			pkt_put(&g->pool, k);
 			break;
 		}
-		k->len = (uint32_t)n;
-		if (!dp_output(g, k))
+		if (n == 0 || !dp_output(g, k))
 			pkt_put(&g->pool, k);
 	}
 	dp_flush(g);
@@ -434,6 +506,7 @@ static void on_udp_readable(struct gwd *g)
 			else
 				dp_input(g, k);
 		}
+		dp_tun_flush(g);
 		for (i = 0; i < nb; i++)
 			pkt_put(&g->pool, g->batch[i]);
 		if (n < (int)nb)
@@ -479,6 +552,8 @@ int dp_start(struct gwd *g)
 	g->cmsg = calloc(b, sizeof(*g->cmsg));
 	if (!g->mmsg || !g->iov || !g->batch || !g->msg_pkts || !g->cmsg)
 		return -ENOMEM;
+	if (g->tun_vnet && (rc = gro_init(&g->gro)) < 0)
+		return rc;
 	uv_poll_init(g->loop, &g->tun_poll, g->tun_fd);
 	uv_poll_init(g->loop, &g->udp_poll, g->udp_fd);
 	g->tun_poll.data = g->udp_poll.data = g;

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "esp.h"
+#include "gro.h"
 #include "sa_table.h"
 
 /* A packet buffer. Data starts at `off`; outbound packets are read from
@@ -87,6 +88,10 @@ struct gwd {
 	uint32_t gso_max;
 	uint32_t *msg_pkts;             /* packets in each message of a send */
 	union dp_cmsg *cmsg;            /* one UDP_SEGMENT cmsg per message */
+	/* TUN with IFF_VNET_HDR: a virtio_net_hdr before every packet, and
+	 * TCP segments coalesced on the way in (gro.h) */
+	int tun_vnet;
+	struct gro gro;
 };
 
 
@@ -109,7 +114,7 @@ struct pkt *pkt_queue_peek(struct pkt_queue *q, uint32_t i);
 void pkt_queue_drop_front(struct pkt_queue *q, uint32_t n);
 
 /* tun.c */
-int  tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int *ifindex);
+int  tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifindex);
 int  tun_add_routes(struct gwd *g);
 
 /* dataplane.c */
@@ -120,6 +125,8 @@ void dp_input(struct gwd *g, struct pkt *k);
 /* One packet read from the TUN; returns 1 if it was queued for sending. */
 int  dp_output(struct gwd *g, struct pkt *k);
 void dp_flush(struct gwd *g);
+/* Writes the packet the TUN coalescer holds, if any (dp_input may hold one). */
+void dp_tun_flush(struct gwd *g);
 int  dp_inner_ok(const struct gwd_sa *sa, const uint8_t *ip, size_t len, size_t *ip_len);
 
 #endif

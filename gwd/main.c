@@ -143,7 +143,9 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fatal("sadb");
 	}
-	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, g.cfg.gw.tun_txqlen, &g.tun_ifindex)) < 0) {
+	g.tun_vnet = g.cfg.gw.tun_offload;
+	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, g.cfg.gw.tun_txqlen, g.tun_vnet,
+				 &g.tun_ifindex)) < 0) {
 		errno = -g.tun_fd;
 		fatal("tun %s", g.cfg.gw.tun);
 	}

@@ -12,7 +12,9 @@
 #include "log.h"
 #include "nl.h"
 
-int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int *ifindex)
+/* vnet: IFF_VNET_HDR, so that gwd can write coalesced TCP (gro.h). No
+ * TUNSETOFFLOAD: the kernel still hands us plain, checksummed packets. */
+int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifindex)
 {
 	struct ifreq ifr;
 	int fd, rc;
@@ -20,7 +22,7 @@ int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int *ifindex)
 	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
