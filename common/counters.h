@@ -55,7 +55,8 @@
 	/* gwd UDP offload */                                                 \
 	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
 	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
-	X(drop_tun_offload)       /* TUN packet with GSO or partial csum */  \
+	X(drop_tun_offload)       /* TUN packet with GSO we cannot cut */    \
+	X(tun_tso_reads)          /* TUN reads of a TSO packet (cut here) */ \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

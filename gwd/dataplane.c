@@ -24,6 +24,10 @@
 #include "gwd.h"
 #include "log.h"
 #include "replay.h"
+#include "tso.h"
+
+/* The largest packet a TSO TUN hands us (its GSO limit, 64 KiB). */
+#define DP_TUN_MAX 65536
 
 #define CTR(g, name, n) sa_ctr_add(&(g)->table, CTR_##name, (n))
 
@@ -421,29 +425,93 @@ void dp_flush(struct gwd *g)
 	dp_poll_update(g);
 }
 
-/* Reads one packet from the TUN to k->data + ESP_PAYLOAD_OFF. Returns 1,
- * 0 if it was read and dropped, -1 when the TUN is empty. With vnet headers
- * the header lands in the room kept for the ESP header; as gwd sets no
- * TUNSETOFFLOAD the kernel sends neither GSO nor partial checksums, and a
- * packet that says otherwise is dropped and counted. */
-static int dp_tun_read(struct gwd *g, struct pkt *k)
+/* A packet buffer for one packet on its way out. A TSO read can be many
+ * packets: when the send queue is full, send first. */
+static struct pkt *dp_out_pkt(struct gwd *g)
 {
-	size_t hl = g->tun_vnet ? GRO_VNET_HDR_LEN : 0;
-	struct gro_vnet_hdr vh;
+	struct pkt *k;
+
+	if (g->txq.count == g->txq.cap)
+		dp_flush(g);
+	if (!(k = pkt_get(&g->pool)))
+		CTR(g, drop_queue_full, 1);
+	return k;
+}
+
+static void dp_out_send(struct gwd *g, struct pkt *k)
+{
+	if (!dp_output(g, k))
+		pkt_put(&g->pool, k);
+}
+
+/* A plain TUN: one read, one packet, straight into its buffer. Returns -1
+ * when the TUN is empty. */
+static int dp_tun_read_plain(struct gwd *g)
+{
+	struct pkt *k = dp_out_pkt(g);
 	ssize_t n;
 
-	n = read(g->tun_fd, k->data + ESP_PAYLOAD_OFF - hl, PKT_BUF_SIZE - ESP_OVERHEAD + hl);
-	if (n <= 0 || (size_t)n < hl)
+	if (!k)
 		return -1;
-	k->len = (uint32_t)((size_t)n - hl);
-	if (hl) {
-		memcpy(&vh, k->data + ESP_PAYLOAD_OFF - hl, sizeof(vh));
-		if (vh.gso_type != 0 || (vh.flags & 1)) {
+	n = read(g->tun_fd, k->data + ESP_PAYLOAD_OFF, PKT_BUF_SIZE - ESP_OVERHEAD);
+	if (n <= 0) {
+		pkt_put(&g->pool, k);
+		return -1;
+	}
+	k->len = (uint32_t)n;
+	dp_out_send(g, k);
+	return 0;
+}
+
+/* A TUN with vnet headers and TSO (tun_open): a read is one packet, maybe
+ * with a partial checksum to complete, or a TCP packet of up to 64 KiB to
+ * cut into the segments the kernel would have sent (tso.h). */
+static int dp_tun_read_vnet(struct gwd *g)
+{
+	const size_t cap = PKT_BUF_SIZE - ESP_OVERHEAD;
+	uint8_t *ip = g->tun_buf + GRO_VNET_HDR_LEN;
+	struct gro_vnet_hdr vh;
+	struct pkt *k;
+	ssize_t n;
+	size_t len;
+	int segs, i;
+
+	n = read(g->tun_fd, g->tun_buf, GRO_VNET_HDR_LEN + DP_TUN_MAX);
+	if (n < GRO_VNET_HDR_LEN)
+		return -1;
+	len = (size_t)n - GRO_VNET_HDR_LEN;
+	memcpy(&vh, g->tun_buf, sizeof(vh));
+	if (vh.gso_type == 0) {
+		if ((vh.flags & 1) && tso_csum_complete(&vh, ip, len) < 0) {
 			CTR(g, drop_tun_offload, 1);
 			return 0;
 		}
+		if (len > cap) {
+			CTR(g, drop_oversize, 1);
+			return 0;
+		}
+		if (!(k = dp_out_pkt(g)))
+			return 0;
+		memcpy(k->data + ESP_PAYLOAD_OFF, ip, len);
+		k->len = (uint32_t)len;
+		dp_out_send(g, k);
+		return 0;
 	}
-	return 1;
+	if ((segs = tso_count(&vh, ip, len, cap)) < 0) {
+		if (segs == TSO_ESPACE)
+			CTR(g, drop_oversize, 1);
+		else
+			CTR(g, drop_tun_offload, 1);
+		return 0;
+	}
+	CTR(g, tun_tso_reads, 1);
+	for (i = 0; i < segs; i++) {
+		if (!(k = dp_out_pkt(g)))
+			continue; /* counted: one drop per segment */
+		k->len = (uint32_t)tso_segment(&vh, ip, len, (uint32_t)i, k->data + ESP_PAYLOAD_OFF, cap);
+		dp_out_send(g, k);
+	}
+	return 0;
 }
 
 static void on_tun_readable(struct gwd *g)
@@ -452,22 +520,9 @@ static void on_tun_readable(struct gwd *g)
 
 	gwd_sadb_sync(g);
 	CTR(g, tun_reads, 1);
-	for (i = 0; i < g->cfg.gw.batch; i++) {
-		struct pkt *k = pkt_get(&g->pool);
-		ssize_t n;
-
-		if (!k) {
-			CTR(g, drop_queue_full, 1);
+	for (i = 0; i < g->cfg.gw.batch; i++)
+		if ((g->tun_buf ? dp_tun_read_vnet(g) : dp_tun_read_plain(g)) < 0)
 			break;
-		}
-		n = dp_tun_read(g, k);
-		if (n < 0) {
-			pkt_put(&g->pool, k);
-			break;
-		}
-		if (n == 0 || !dp_output(g, k))
-			pkt_put(&g->pool, k);
-	}
 	dp_flush(g);
 }
 
@@ -554,6 +609,8 @@ int dp_start(struct gwd *g)
 		return -ENOMEM;
 	if (g->tun_vnet && (rc = gro_init(&g->gro)) < 0)
 		return rc;
+	if (g->tun_vnet && !(g->tun_buf = malloc(GRO_VNET_HDR_LEN + DP_TUN_MAX)))
+		return -ENOMEM;
 	uv_poll_init(g->loop, &g->tun_poll, g->tun_fd);
 	uv_poll_init(g->loop, &g->udp_poll, g->udp_fd);
 	g->tun_poll.data = g->udp_poll.data = g;

@@ -92,6 +92,7 @@ struct gwd {
 	 * TCP segments coalesced on the way in (gro.h) */
 	int tun_vnet;
 	struct gro gro;
+	uint8_t *tun_buf;               /* vnet header + one TSO read */
 };
 
 

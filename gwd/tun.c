@@ -12,8 +12,9 @@
 #include "log.h"
 #include "nl.h"
 
-/* vnet: IFF_VNET_HDR, so that gwd can write coalesced TCP (gro.h). No
- * TUNSETOFFLOAD: the kernel still hands us plain, checksummed packets. */
+/* vnet: IFF_VNET_HDR, so that gwd can write coalesced TCP (gro.h), and
+ * TSO offered to the kernel (TUN_F_TSO4, which needs TUN_F_CSUM), so that
+ * TCP into the tunnel reaches gwd in packets of up to 64 KiB (tso.h). */
 int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifindex)
 {
 	struct ifreq ifr;
@@ -29,6 +30,8 @@ int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifi
 		close(fd);
 		return rc;
 	}
+	if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+		log_warn("tun %s: no TSO; plain packets then", ifr.ifr_name);
 	if ((rc = nl_link_index(ifr.ifr_name)) < 0 || (*ifindex = rc, rc = nl_link_up(rc, mtu, txqlen)) < 0) {
 		close(fd);
 		return rc;
