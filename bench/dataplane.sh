@@ -238,7 +238,7 @@ gwd_stats() { # label ns conf
 	local js
 	js=$(n "$2" "$GWCTL" -c "$3" --json stats 2>/dev/null) || return 0
 	jq -r --arg gw "$1" '"    gwd \($gw): tx \(.tx_packets) pkts in \(.udp_sends) sendmmsg (\(.udp_gso_msgs // 0) GSO msgs), " +
-		"rx \(.rx_packets) pkts in \(.udp_reads) recvmmsg; TUN: \(.tun_tso_reads // 0) TSO reads, " +
+		"rx \(.rx_packets) pkts in \(.udp_reads) recvmmsg (\(.udp_gro_msgs // 0) GRO msgs); TUN: \(.tun_tso_reads // 0) TSO reads, " +
 		"\(.tun_gro_writes // 0) GRO writes; drops: " +
 		([to_entries[] | select((.key | startswith("drop_")) and .value > 0) | "\(.key)=\(.value)"] | join(" ") |
 		 if . == "" then "none" else . end)' <<<"$js"

@@ -54,6 +54,7 @@
 	X(sync_link_timeout)      /* peer silent past timeout_ms */          \
 	/* gwd UDP offload */                                                 \
 	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
+	X(udp_gro_msgs)           /* messages received with UDP GRO */      \
 	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
 	X(drop_tun_offload)       /* TUN packet with GSO we cannot cut */    \
 	X(tun_tso_reads)          /* TUN reads of a TSO packet (cut here) */ \

@@ -26,8 +26,10 @@
 #include "replay.h"
 #include "tso.h"
 
-/* The largest packet a TSO TUN hands us (its GSO limit, 64 KiB). */
+/* The largest packet a TSO TUN hands us (its GSO limit, 64 KiB), and the
+ * largest UDP GRO message. */
 #define DP_TUN_MAX 65536
+#define DP_RX_BUF  65536
 
 #define CTR(g, name, n) sa_ctr_add(&(g)->table, CTR_##name, (n))
 
@@ -526,12 +528,96 @@ static void on_tun_readable(struct gwd *g)
 	dp_flush(g);
 }
 
+/* One received message: one datagram, or with UDP GRO a run of datagrams
+ * of `seg` bytes each (the last may be shorter). */
+static void dp_udp_split(struct gwd *g, const struct msghdr *h, size_t len)
+{
+	const uint8_t *base = h->msg_iov[0].iov_base;
+	const struct cmsghdr *c;
+	size_t seg = len, off;
+
+	if (h->msg_flags & MSG_TRUNC) {
+		CTR(g, drop_oversize, 1);
+		return;
+	}
+	for (c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR((struct msghdr *)h, (struct cmsghdr *)c)) {
+		int v;
+
+		if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO)
+			continue;
+		memcpy(&v, CMSG_DATA(c), sizeof(v));
+		if (v > 0 && (size_t)v < len) {
+			seg = (size_t)v;
+			CTR(g, udp_gro_msgs, 1);
+		}
+	}
+	for (off = 0; off < len; off += seg) {
+		size_t n = len - off < seg ? len - off : seg;
+		struct pkt *k;
+
+		if (n > PKT_BUF_SIZE) {
+			CTR(g, drop_oversize, 1);
+			continue;
+		}
+		if (!(k = pkt_get(&g->pool))) {
+			CTR(g, drop_queue_full, 1);
+			continue;
+		}
+		memcpy(k->data, base + off, n);
+		k->off = 0;
+		k->len = (uint32_t)n;
+		k->peer = *(const struct sockaddr_in *)h->msg_name;
+		dp_input(g, k);
+		pkt_put(&g->pool, k);
+	}
+}
+
+/*
+ * UDP GRO (UDP_GRO, Linux 5.0): the kernel hands over a run of datagrams
+ * from one peer as one buffer, the datagram size in a cmsg; a GSO run from
+ * the peer then crosses the stack whole. Each datagram is copied into a
+ * packet buffer and goes through dp_input like any other. Returns the
+ * number of messages, or -1.
+ */
+static int dp_udp_read_gro(struct gwd *g)
+{
+	uint32_t i, nb = g->cfg.gw.batch;
+	int n;
+
+	for (i = 0; i < nb; i++) {
+		struct msghdr *h = &g->mmsg[i].msg_hdr;
+
+		g->iov[i].iov_base = g->rx_buf + (size_t)i * DP_RX_BUF;
+		g->iov[i].iov_len = DP_RX_BUF;
+		memset(h, 0, sizeof(*h));
+		h->msg_name = &g->rx_peer[i];
+		h->msg_namelen = sizeof(g->rx_peer[i]);
+		h->msg_iov = &g->iov[i];
+		h->msg_iovlen = 1;
+		h->msg_control = g->cmsg[i].buf;
+		h->msg_controllen = sizeof(g->cmsg[i].buf);
+	}
+	if ((n = recvmmsg(g->udp_fd, g->mmsg, nb, MSG_DONTWAIT, NULL)) <= 0)
+		return -1;
+	CTR(g, udp_reads, 1);
+	for (i = 0; i < (uint32_t)n; i++)
+		dp_udp_split(g, &g->mmsg[i].msg_hdr, g->mmsg[i].msg_len);
+	dp_tun_flush(g);
+	return n;
+}
+
 static void on_udp_readable(struct gwd *g)
 {
 	uint32_t i, nb = g->cfg.gw.batch, round;
 	int n;
 
 	gwd_sadb_sync(g);
+	if (g->rx_buf) {
+		for (round = 0; round < 4; round++) /* bounded work per wakeup */
+			if (dp_udp_read_gro(g) < (int)nb)
+				break;
+		return;
+	}
 	for (round = 0; round < 4; round++) { /* bounded work per wakeup */
 		for (i = 0; i < nb; i++) {
 			struct pkt *k = pkt_get(&g->pool);
@@ -610,6 +696,9 @@ int dp_start(struct gwd *g)
 	if (g->tun_vnet && (rc = gro_init(&g->gro)) < 0)
 		return rc;
 	if (g->tun_vnet && !(g->tun_buf = malloc(GRO_VNET_HDR_LEN + DP_TUN_MAX)))
+		return -ENOMEM;
+	if (g->udp_gro && (!(g->rx_buf = malloc((size_t)b * DP_RX_BUF)) ||
+			   !(g->rx_peer = calloc(b, sizeof(*g->rx_peer)))))
 		return -ENOMEM;
 	uv_poll_init(g->loop, &g->tun_poll, g->tun_fd);
 	uv_poll_init(g->loop, &g->udp_poll, g->udp_fd);

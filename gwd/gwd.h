@@ -60,9 +60,9 @@ struct gwd_sadb {
 	uint64_t table_gen;
 };
 
-/* Room for one UDP_SEGMENT control message, aligned for cmsghdr. */
+/* Room for one UDP_SEGMENT (u16) or UDP_GRO (int) control message. */
 union dp_cmsg {
-	char buf[CMSG_SPACE(sizeof(uint16_t))];
+	char buf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
 };
 
@@ -93,6 +93,10 @@ struct gwd {
 	int tun_vnet;
 	struct gro gro;
 	uint8_t *tun_buf;               /* vnet header + one TSO read */
+	/* UDP GRO on the socket: batch receive buffers of 64 KiB */
+	int udp_gro;
+	uint8_t *rx_buf;
+	struct sockaddr_in *rx_peer;
 };
 
 

@@ -65,6 +65,20 @@ static uint32_t udp_gso_probe(int fd, int want)
 	return PKT_BUF_SIZE;
 }
 
+/* UDP GRO needs Linux 5.0; without it each datagram comes alone. */
+static int udp_gro_enable(int fd, int want)
+{
+	int one = 1;
+
+	if (!want)
+		return 0;
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0) {
+		log_info("udp gro: not supported by this kernel (%s)", strerror(errno));
+		return 0;
+	}
+	return 1;
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
 	struct gwd *g = h->data;
@@ -157,6 +171,7 @@ int main(int argc, char **argv)
 		fatal("udp port %u", g.cfg.gw.port);
 	}
 	g.gso_max = udp_gso_probe(g.udp_fd, g.cfg.gw.udp_offload);
+	g.udp_gro = udp_gro_enable(g.udp_fd, g.cfg.gw.udp_offload);
 
 	g.loop = uv_default_loop();
 	if ((rc = dp_start(&g)) < 0) {
