@@ -8,7 +8,6 @@
 #define IP_HLEN   20           /* no options: a packet with options is written alone */
 #define TCP_ACK   0x10
 #define TCP_PSH   0x08
-#define IP_DF     0x4000
 #define IP_FRAG   0x3fff       /* MF and fragment offset */
 #define VNET_F_NEEDS_CSUM 1
 #define VNET_GSO_TCPV4    1
@@ -153,18 +152,20 @@ int gro_start(struct gro *r, void *owner, const uint8_t *ip, size_t len)
 	return 1;
 }
 
-/* Everything but the sequence, ID, length and checksums equals the head's. */
+/* Everything but the sequence, ID, length and checksums equals the head's,
+ * so that cutting the merged packet gives back exactly this one. */
 static int gro_same_flow(const uint8_t *h, const uint8_t *ip, size_t hlen)
 {
 	const uint8_t *ht = h + IP_HLEN, *t = ip + IP_HLEN;
 
 	return ip[1] == h[1] && ip[8] == h[8] &&                       /* TOS, TTL */
-	       (get16(ip + 6) & IP_DF) == (get16(h + 6) & IP_DF) &&
+	       ip[6] == h[6] &&                                        /* DF, reserved bit */
 	       !memcmp(ip + 12, h + 12, 8) &&                          /* addresses */
 	       !memcmp(t, ht, 4) &&                                    /* ports */
 	       t[12] == ht[12] &&                                      /* offset, reserved */
 	       !memcmp(t + 8, ht + 8, 4) &&                            /* ACK number */
 	       !memcmp(t + 14, ht + 14, 2) &&                          /* window */
+	       !memcmp(t + 18, ht + 18, 2) &&                          /* urgent pointer */
 	       !memcmp(t + 20, ht + 20, hlen - IP_HLEN - 20);          /* options */
 }
 

@@ -175,6 +175,8 @@ static void m_ttl(uint8_t *ip, size_t *len) { ip[8] = 62; }
 static void m_tos_ce(uint8_t *ip, size_t *len) { ip[1] = 3; }
 static void m_no_df(uint8_t *ip, size_t *len) { put16(ip + 6, 0); }
 static void m_mf(uint8_t *ip, size_t *len) { put16(ip + 6, 0x6000); }
+static void m_evil(uint8_t *ip, size_t *len) { put16(ip + 6, 0xc000); }
+static void m_urgptr(uint8_t *ip, size_t *len) { put16(ip + 38, 9); }
 static void m_tsval(uint8_t *ip, size_t *len) { put32(ip + 44, 778); }
 static void m_psh(uint8_t *ip, size_t *len) { ip[33] |= 0x08; }
 static void m_fin(uint8_t *ip, size_t *len) { ip[33] |= 0x01; }
@@ -236,6 +238,8 @@ static const struct row rows[] = {
 	/* 27 */ { "IP options", m_ip_options, 0 },
 	/* 28 */ { "bad TCP checksum", m_bad_tcp_csum, 0 },
 	/* 29 */ { "payload bit flipped", m_bad_payload, 0 },
+	/* 30 */ { "reserved IP flag (RFC 3514)", m_evil, 0 },
+	/* 31 */ { "urgent pointer without URG", m_urgptr, 0 },
 };
 
 static void test_merge_table(void **state)
