@@ -22,7 +22,8 @@
 # BENCH_ONLY (space-separated subset: "veth gwd-aes gwd-chacha wireguard-go
 # strongswan"; also "gwd-aes-nooffload": gwd with udp_offload and
 # tun_offload off), BENCH_GWD_CONF (extra [gateway] lines for every gwd,
-# "\n"-separated), BENCH_PERF=DIR (perf record -g on each gwd for 5 s during
+# "\n"-separated), BENCH_IPERF_ARGS (more iperf3 client options, e.g. "-R"
+# or "-P 4"), BENCH_PERF=DIR (perf record -g on each gwd for 5 s during
 # each gwd run, written to DIR/perf-gwd-<alg>-<a|b>.data).
 # Last line: `dataplane: gwd=N strongswan=N wireguard-go=N veth=N` (Mbit/s,
 # gwd is the AES-GCM figure). Exit status 1 if gwd could not be measured.
@@ -175,7 +176,7 @@ run_iperf() {
 	fi
 	t0=$(date +%s%N)
 	out=$(timeout $((DURATION + 20)) ip netns exec "$ns_c" \
-		iperf3 -c 10.2.0.2 -t "$DURATION" -J 2>&1)
+		iperf3 -c 10.2.0.2 -t "$DURATION" ${BENCH_IPERF_ARGS:-} -J 2>&1)
 	t1=$(date +%s%N)
 	if [[ $pa ]]; then ta1=$(cpu_ticks "$pa"); tb1=$(cpu_ticks "$pb"); fi
 	[[ $perf_pid ]] && wait $perf_pid 2>/dev/null
