@@ -223,6 +223,8 @@ static void gateway_defaults(struct conf_gateway *g)
 	g->pool_size = 4096;
 	g->standalone = 1;
 	g->anti_replay = 1;
+	g->udp_offload = 1;
+	g->tun_offload = 1;
 }
 
 static int gateway_set(struct config *c, const char *name, int line, const char *key,
@@ -278,6 +280,10 @@ static int gateway_set(struct config *c, const char *name, int line, const char 
 		return conf_parse_bool(v, &g->standalone, why);
 	if (!strcmp(key, "anti_replay"))
 		return conf_parse_bool(v, &g->anti_replay, why);
+	if (!strcmp(key, "udp_offload"))
+		return conf_parse_bool(v, &g->udp_offload, why);
+	if (!strcmp(key, "tun_offload"))
+		return conf_parse_bool(v, &g->tun_offload, why);
 	*why = "unknown key";
 	return -2;
 }

@@ -39,6 +39,8 @@ struct conf_gateway {
 	uint32_t pool_size;          /* preallocated packet buffers */
 	int      standalone;         /* 1: not in a cluster; ACTIVE at start */
 	int      anti_replay;        /* 0: accept any sequence (comparison peer) */
+	int      udp_offload;        /* UDP GSO on send, GRO on receive */
+	int      tun_offload;        /* IFF_VNET_HDR: coalesced TCP to the TUN */
 };
 
 struct conf_sa {

@@ -52,6 +52,12 @@
 	X(sync_drop_table_full)   /* no free slot for an add (kept) */       \
 	X(sync_drop_bad_record)   /* add with impossible content (kept) */   \
 	X(sync_link_timeout)      /* peer silent past timeout_ms */          \
+	/* gwd offloads (docs/offload.md) */                                  \
+	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
+	X(udp_gro_msgs)           /* messages received with UDP GRO */       \
+	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
+	X(drop_tun_offload)       /* TUN packet with GSO we cannot cut */    \
+	X(tun_tso_reads)          /* TUN reads of a TSO packet (cut here) */ \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,
