@@ -109,7 +109,10 @@ check: all tests
 demo: all
 	BUILD=$(BUILD) examples/lab.sh demo
 
+# The benchmarks measure peers (strongSwan, wireguard-go) in the same run;
+# their packages are listed in bench/packages.txt and installed here.
 bench: all
+	DEPS_EXTRA="$$(grep -v '^#' bench/packages.txt | tr '\n' ' ')" ./scripts/deps.sh
 	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
 
 deps:
