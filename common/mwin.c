@@ -2,6 +2,13 @@
 
 #include "sa_table.h"
 
+static uint64_t mwin_max(const struct child_sa_rec *r, const uint64_t *ring, uint32_t window);
+
+static uint32_t sat32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
 uint64_t mwin_norm(uint64_t inc, uint64_t span_ms, uint32_t interval_ms)
 {
 	unsigned __int128 x;
@@ -50,6 +57,8 @@ void mwin_update(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t tic
 	}
 	if (r->m_count > window)
 		r->m_count = window;
+	r->m_peak = sat32(mwin_peak(r, window));
+	r->m_peak_in = sat32(mwin_peak_in(r, window));
 	if (out > r->s0)
 		r->s0 = out;
 	if (in > r->in_s0)

@@ -22,7 +22,9 @@
  * interval (a late timer, a stalled sender) is the increment normalised to
  * one interval: inc * interval / span, rounded up.
  *
- * M = the peak bucket over the newest N buckets. Pure functions: no locks,
+ * M = the peak bucket over the newest N buckets; every update also stores
+ * it in m_peak / m_peak_in (the record's first cache line), so that a
+ * promotion of a million SAs reads one line per SA. Pure functions: no locks,
  * the caller (syncd) holds the record's seqlock.
  */
 #ifndef HAGW_MWIN_H

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +15,9 @@
 
 _Static_assert(sizeof(struct sa_ts) == 8, "sa_ts layout");
 _Static_assert(sizeof(struct sa_keymat) == 36, "sa_keymat layout");
+_Static_assert(offsetof(struct child_sa_rec, replay) == 64,
+	       "a Child SA's hot fields fill exactly its first cache line");
+_Static_assert(sizeof(struct child_sa_rec) % 64 == 0, "Child SA records are line-aligned");
 _Static_assert(SA_REPLAY_WORDS && !(SA_REPLAY_WORDS & (SA_REPLAY_WORDS - 1)),
 	       "the replay ring must be a power of two words (RFC 6479)");
 
@@ -398,6 +402,15 @@ int sa_table_read_ike(const struct sa_table *t, uint32_t idx, struct ike_sa_rec 
 	if (idx >= t->hdr->ike_capacity)
 		return -ERANGE;
 	return seq_copy(&t->ike[idx].seq, &t->ike[idx], out, sizeof(*out));
+}
+
+struct child_sa_rec *sa_child_rec_new(void)
+{
+	struct child_sa_rec *r = aligned_alloc(_Alignof(struct child_sa_rec), sizeof(*r));
+
+	if (r)
+		memset(r, 0, sizeof(*r));
+	return r;
 }
 
 int sa_table_find_child_by_spi(const struct sa_table *t, uint32_t spi)

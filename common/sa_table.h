@@ -38,7 +38,7 @@
 #include "counters.h"
 
 #define SA_TABLE_MAGIC          0x48414757u /* "HAGW" */
-#define SA_TABLE_LAYOUT_VERSION 1u
+#define SA_TABLE_LAYOUT_VERSION 2u
 
 #define SA_KEY_MAX       32 /* AEAD key bytes (AES-256, ChaCha20) */
 #define SA_SALT_LEN      4  /* RFC 4106 / RFC 7634 salt */
@@ -112,18 +112,44 @@ struct sa_counters {
 	_Atomic uint64_t drop_malformed;
 };
 
+/*
+ * A Child SA pair. The first cache line holds everything a pass over every
+ * SA reads (syncd's sender every interval, the promotion of a standby with
+ * up to a million SAs): with it first and records 64-byte aligned, such a
+ * pass touches one line per SA instead of scattered fields.
+ */
 struct child_sa_rec {
-	_Atomic uint32_t seq;       /* seqlock: odd while being written */
+	/* --- line 0: the hot fields --- */
+	_Alignas(64) _Atomic uint32_t seq; /* seqlock: odd while being written */
 	uint32_t gen;               /* bumped each time the slot is reused */
 	uint32_t state;             /* enum sa_state */
 	_Atomic uint32_t flags;     /* SA_F_* */
+
+	/* Outbound: the last sequence number used (the next is out_seq + 1). */
+	_Atomic uint64_t out_seq;
+
+	/* Nonce safety: IV = member id | activation | sequence (esp.h). */
+	_Atomic uint32_t activation;
+	uint32_t replay_window;     /* inbound window size in packets */
+
+	/* Sync state, kept by syncd on the standby (mwin.h): S_0 is the last
+	 * synced outbound counter, received at s0_ms (monotonic); in_s0 the
+	 * last synced inbound replay top; m_peak and m_peak_in the peak
+	 * increments per sync interval over the M window, saturated to 32 bits
+	 * (billions of packets in one interval are not a real rate). */
+	uint64_t s0, s0_ms;
+	uint64_t in_s0;
+	uint32_t m_peak, m_peak_in;
+
+	/* --- line 1 on: inbound RFC 6479 replay state (replay.h), written by
+	 * gwd only. Other processes read replay.top with sa_replay_top(). --- */
+	struct sa_replay replay;
 
 	char     name[SA_NAME_MAX]; /* config section or IKE peer name */
 	uint32_t ike_idx;           /* owning IKE SA slot + 1; 0 = none (manual) */
 	uint32_t spi_in, spi_out;   /* host order */
 	uint8_t  alg;               /* enum sa_alg */
 	uint8_t  pad0_[3];
-	uint32_t replay_window;     /* inbound window size in packets */
 	struct sa_keymat key_in, key_out;
 	struct sa_ts ts_local, ts_remote;
 	uint32_t peer_addr;         /* outer address of the peer, host order */
@@ -135,21 +161,8 @@ struct child_sa_rec {
 	uint64_t life_soft_ms, life_hard_ms;
 	uint64_t life_soft_packets, life_hard_packets;
 
-	/* Nonce safety: IV = member id | activation | sequence (esp.h). */
-	_Atomic uint32_t activation;
-
-	/* Outbound: the last sequence number used (the next is out_seq + 1). */
-	_Atomic uint64_t out_seq;
-
-	/* Inbound: RFC 6479 replay state (replay.h), written by gwd only.
-	 * Other processes read replay.top with sa_replay_top(). */
-	struct sa_replay replay;
-
-	/* Sync state, kept by syncd on the standby (the failover issue reads it):
-	 * S_0 is the last synced outbound counter, received at s0_ms (monotonic);
-	 * m_inc[] the increments between consecutive updates, ending at m_ms[]. */
-	uint64_t s0, s0_ms;
-	uint64_t in_s0;               /* last synced inbound replay top */
+	/* The M window (mwin.h): one bucket per sync interval of the active
+	 * in which the SA moved, newest at m_head. */
 	uint32_t m_head, m_count;
 	uint64_t m_inc[SA_M_HISTORY];
 	uint64_t m_ms[SA_M_HISTORY];
@@ -255,6 +268,10 @@ void sa_table_free_ike(struct sa_table *t, uint32_t idx);
 /* Lock-free consistent copies. Return 0, or -EAGAIN after too many retries. */
 int  sa_table_read_child(const struct sa_table *t, uint32_t idx, struct child_sa_rec *out);
 int  sa_table_read_ike(const struct sa_table *t, uint32_t idx, struct ike_sa_rec *out);
+
+/* A zeroed, line-aligned Child SA record on the heap (a copy to read
+ * into); free() it. Plain malloc() is not aligned enough for the type. */
+struct child_sa_rec *sa_child_rec_new(void);
 
 /* Lookups by SPI (linear; for tools and control paths, not per packet). */
 int  sa_table_find_child_by_spi(const struct sa_table *t, uint32_t spi);

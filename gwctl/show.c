@@ -134,7 +134,7 @@ static void sa_json(struct gwctl *c, const struct child_sa_rec *r, int detail)
 
 static int sa_list(struct gwctl *c)
 {
-	struct child_sa_rec *r = malloc(sizeof(*r));
+	struct child_sa_rec *r = sa_child_rec_new();
 	uint32_t i;
 	int n = 0;
 
@@ -187,7 +187,7 @@ static int sa_show(struct gwctl *c, const char *arg)
 		fprintf(stderr, "gwctl: no SA with SPI 0x%08lx\n", spi);
 		return 1;
 	}
-	if (!(r = malloc(sizeof(*r))) || sa_table_read_child(&c->t, (uint32_t)idx, r) < 0) {
+	if (!(r = sa_child_rec_new()) || sa_table_read_child(&c->t, (uint32_t)idx, r) < 0) {
 		free(r);
 		return 1;
 	}
@@ -288,7 +288,7 @@ int cmd_keys(struct gwctl *c, int argc, char **argv)
 		return 1;
 	}
 	local = c->cfg.gw.local_addr;
-	if (!(r = malloc(sizeof(*r))))
+	if (!(r = sa_child_rec_new()))
 		return 1;
 	for (i = 0; i < c->t.hdr->child_capacity; i++) {
 		if (c->t.child[i].state == SA_STATE_FREE || sa_table_read_child(&c->t, i, r) < 0 ||

@@ -77,7 +77,7 @@ int gwd_sadb_sync(struct gwd *g)
 	if (g->db.sas && gen == g->db.table_gen)
 		return 0;
 	cap = atomic_load(&t->hdr->child_count) + 16;
-	if (!(snap = malloc(sizeof(*snap))) || !(db.sas = calloc(cap, sizeof(*db.sas)))) {
+	if (!(snap = sa_child_rec_new()) || !(db.sas = calloc(cap, sizeof(*db.sas)))) {
 		free(snap);
 		return -ENOMEM;
 	}

@@ -66,7 +66,7 @@ static const struct {
 
 static void test_rows(void **state)
 {
-	struct child_sa_rec *r = calloc(1, sizeof(*r));
+	struct child_sa_rec *r = sa_child_rec_new();
 	size_t i;
 
 	assert_non_null(r);
@@ -90,7 +90,7 @@ static void test_rows(void **state)
 
 static void test_s0_and_age(void **state)
 {
-	struct child_sa_rec *r = calloc(1, sizeof(*r));
+	struct child_sa_rec *r = sa_child_rec_new();
 
 	assert_int_equal(mwin_age(r, 1000), UINT64_MAX);
 	mwin_update(r, 10, 20, 500, 500, 0, I, 16);

@@ -88,7 +88,7 @@ static void test_layout_mismatch(void **state)
 static void test_slots(void **state)
 {
 	struct sa_table t;
-	struct child_sa_rec *copy = malloc(sizeof(*copy));
+	struct child_sa_rec *copy = sa_child_rec_new();
 	uint64_t gen0;
 	int i, j;
 
@@ -129,7 +129,7 @@ static void test_slots(void **state)
 static void test_dead_writer(void **state)
 {
 	struct sa_table t;
-	struct child_sa_rec *copy = malloc(sizeof(*copy));
+	struct child_sa_rec *copy = sa_child_rec_new();
 	pid_t pid;
 	int st;
 

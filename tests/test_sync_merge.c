@@ -74,7 +74,7 @@ static struct sync_child msg(void)
 /* The standby's record: a counter sequence from the peer, some going back. */
 static void test_child_counters(void **state)
 {
-	struct child_sa_rec *r = calloc(1, sizeof(*r));
+	struct child_sa_rec *r = sa_child_rec_new();
 	struct sync_child m = msg();
 	static const struct {
 		uint64_t out, in, want_out, want_in;
