@@ -29,6 +29,7 @@ static int sa_check(struct config *c, const char **why, int *line);
 static const struct section_kind section_kinds[] = {
 	{ "gateway", 0, gateway_set, gateway_check },
 	{ "sa", 1, sa_set, sa_check },
+	{ "vrrp", 0, conf_vrrp_set, conf_vrrp_check },
 };
 
 struct parse_ctx {
