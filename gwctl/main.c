@@ -18,6 +18,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "sa", "sa list | sa show SPI", cmd_sa },
 	{ "stats", "stats", cmd_stats },
 	{ "keys", "keys --wireshark", cmd_keys },
+	{ "in-sync", "in-sync 0|1   (labs without syncd: set the in-sync flag)", cmd_in_sync },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

@@ -68,6 +68,7 @@ void vrrp_fsm_init(struct vrrp_fsm *f, const struct vrrp_fsm_cfg *cfg)
 static uint32_t become_master(struct vrrp_fsm *f, uint64_t now)
 {
 	f->down_at = 0;
+	f->master_left = 0;
 	f->adver_at = now + f->cfg.interval_cs * (uint64_t)US_PER_CS;
 	f->master_addr = f->cfg.primary;
 	f->master_prio = f->prio;
@@ -78,6 +79,7 @@ static uint32_t become_master(struct vrrp_fsm *f, uint64_t now)
 static void follow(struct vrrp_fsm *f, uint64_t now, uint32_t src, uint8_t prio, uint16_t cs)
 {
 	f->master_interval_cs = cs;
+	f->master_left = 0;
 	f->down_at = now + vrrp_fsm_down_us(f->prio, cs);
 	f->master_addr = src;
 	f->master_prio = prio;
@@ -122,6 +124,7 @@ static uint32_t backup_advert(struct vrrp_fsm *f, uint64_t now, uint32_t src, ui
 	if (prio == VRRP_PRIO_STOP) {
 		/* 6.4.2: the master is leaving; take over after Skew_Time. */
 		f->down_at = now + vrrp_fsm_skew_us(f->prio, f->master_interval_cs);
+		f->master_left = 1;
 		return VRRP_A_TIMERS;
 	}
 	if (!f->cfg.preempt || prio >= f->prio || delaying) {
@@ -167,9 +170,10 @@ uint32_t vrrp_fsm_advert(struct vrrp_fsm *f, uint64_t now, uint32_t src, uint8_t
 uint32_t vrrp_fsm_timer(struct vrrp_fsm *f, uint64_t now)
 {
 	if (f->state == VRRP_STATE_BACKUP && f->down_at && now >= f->down_at) {
-		uint32_t a = become_master(f, now);
+		const char *why = f->master_left ? "master left (priority 0), Skew_Time passed" :
+						   "master down timer expired";
 
-		return a | set_state(f, VRRP_STATE_MASTER, "master down timer expired");
+		return become_master(f, now) | set_state(f, VRRP_STATE_MASTER, "%s", why);
 	}
 	if (f->state == VRRP_STATE_MASTER && f->adver_at && now >= f->adver_at) {
 		f->adver_at = now + f->cfg.interval_cs * (uint64_t)US_PER_CS;

@@ -62,6 +62,7 @@ struct vrrp_fsm {
 	uint64_t started_at;         /* time of Startup */
 	uint32_t master_addr;        /* the master as we know it, 0 = none */
 	uint8_t  master_prio;
+	int      master_left;        /* heard priority 0: Skew_Time is running */
 	uint64_t transitions[VRRP_STATE_COUNT]; /* entries into each state */
 	char     reason[64];         /* why the last transition happened */
 };

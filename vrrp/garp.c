@@ -85,7 +85,7 @@ void vrrp_garp_send_all(struct vrrpd *d)
 
 		if (rc < 0) {
 			sa_ctr_add(&d->table, CTR_vrrp_garp_errors, 1);
-			log_warnx_rl("vrrp: gratuitous ARP on %s: %s", d->vips[i].dev, strerror(-rc));
+			log_warnx_rl("gratuitous ARP on %s: %s", d->vips[i].dev, strerror(-rc));
 			continue;
 		}
 		sa_ctr_add(&d->table, CTR_vrrp_garp_sent, 1);

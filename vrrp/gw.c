@@ -33,7 +33,7 @@ static void vips_add(struct vrrpd *d)
 
 		if ((rc = nl_addr_add(v->ifindex, v->addr, v->plen)) < 0) {
 			sa_ctr_add(&d->table, CTR_vrrp_vip_errors, 1);
-			log_warnx("vrrp: cannot add %s/%u to %s: %s", conf_addr_str(v->addr, a),
+			log_warnx("cannot add %s/%u to %s: %s", conf_addr_str(v->addr, a),
 				  v->plen, v->dev, strerror(-rc));
 		}
 	}
@@ -51,7 +51,7 @@ static void vips_del(struct vrrpd *d)
 		rc = nl_addr_del(v->ifindex, v->addr, v->plen);
 		if (rc < 0 && rc != -EADDRNOTAVAIL && rc != -ENOENT) {
 			sa_ctr_add(&d->table, CTR_vrrp_vip_errors, 1);
-			log_warnx("vrrp: cannot delete %s/%u from %s: %s", conf_addr_str(v->addr, a),
+			log_warnx("cannot delete %s/%u from %s: %s", conf_addr_str(v->addr, a),
 				  v->plen, v->dev, strerror(-rc));
 		}
 	}
@@ -65,12 +65,12 @@ static void promote(struct vrrpd *d)
 	int rc;
 
 	if ((rc = promote_prepare(&d->table, &d->cfg, &r)) < 0)
-		log_warnx("vrrp: promotion steps failed: %s; taking the role anyway",
+		log_warnx("promotion steps failed: %s; taking the role anyway",
 			  strerror(-rc));
 	atomic_store(&h->role, SA_ROLE_ACTIVE);
 	epoch = atomic_fetch_add(&h->epoch, 1) + 1;
 	vips_add(d);
-	log_info("vrrp: role ACTIVE, epoch %llu (%u Child SAs activated in %llu us)",
+	log_info("role ACTIVE, epoch %llu (%u Child SAs activated in %llu us)",
 		 (unsigned long long)epoch, r.activated, (unsigned long long)r.elapsed_us);
 }
 
@@ -80,7 +80,7 @@ static void demote(struct vrrpd *d)
 	vrrp_timers_garp_stop(d);
 	vips_del(d);
 	promote_release(&d->table);
-	log_info("vrrp: role STANDBY, VIPs removed");
+	log_info("role STANDBY, VIPs removed");
 }
 
 static void notify_closed(uv_handle_t *h)
@@ -91,7 +91,7 @@ static void notify_closed(uv_handle_t *h)
 static void notify_exited(uv_process_t *p, int64_t status, int sig)
 {
 	if (status || sig)
-		log_warnx("vrrp: notify script exited with status %lld, signal %d",
+		log_warnx("notify script exited with status %lld, signal %d",
 			  (long long)status, sig);
 	uv_close((uv_handle_t *)p, notify_closed);
 }
@@ -120,7 +120,7 @@ static void notify(struct vrrpd *d)
 	}
 	if ((rc = uv_spawn(d->loop, p, &o)) < 0) {
 		sa_ctr_add(&d->table, CTR_vrrp_notify_errors, 1);
-		log_warnx("vrrp: notify %s: %s", args[0], uv_strerror(rc));
+		log_warnx("notify %s: %s", args[0], uv_strerror(rc));
 		uv_close((uv_handle_t *)p, notify_closed);
 	}
 }

@@ -213,15 +213,15 @@ int main(int argc, char **argv)
 		usage();
 	log_init("vrrp", 1, verbose);
 	if (config_load(&d.cfg, conf, &err) < 0) {
-		fprintf(stderr, "vrrp: %s\n", err.msg);
+		fprintf(stderr, "%s\n", err.msg);
 		return 1;
 	}
 	if (!d.cfg.vrrp.present) {
-		fprintf(stderr, "vrrp: %s: no [vrrp] section\n", conf);
+		fprintf(stderr, "%s: no [vrrp] section\n", conf);
 		return 1;
 	}
 	if (check) {
-		printf("vrrp: %s: config OK (vrid %u, %u VIPs, %s)\n", conf, d.cfg.vrrp.vrid,
+		printf("%s: config OK (vrid %u, %u VIPs, %s)\n", conf, d.cfg.vrrp.vrid,
 		       d.cfg.vrrp.n_vips, d.cfg.vrrp.n_peers ? "unicast" : "multicast");
 		return 0;
 	}

@@ -76,7 +76,7 @@ static void send_one(struct vrrpd *d, struct vrrp_advert *a, uint32_t dst)
 		return;
 	}
 	CTR(d, vrrp_tx_errors);
-	log_warnx_rl("vrrp: cannot send an advert: %s", strerror(errno));
+	log_warnx_rl("cannot send an advert: %s", strerror(errno));
 }
 
 /* RFC 5798 7.2: our fields, TTL 255, protocol 112, to the group (or to
@@ -117,7 +117,7 @@ static void addr_warn(const char *what, uint32_t src)
 {
 	char a[16];
 
-	log_warnx_rl("vrrp: advert from %s dropped: %s", conf_addr_str(src, a), what);
+	log_warnx_rl("advert from %s dropped: %s", conf_addr_str(src, a), what);
 }
 
 /* The checks after the codec's; 1 if the FSM should see the advert. */
@@ -142,7 +142,7 @@ static int advert_ok(struct vrrpd *d, const struct vrrp_advert *a)
 		return 0;
 	}
 	if (a->interval_cs != v->advert_interval)
-		log_debug("vrrp: master advertises %u cs, we are configured for %u cs (7.1)",
+		log_debug("master advertises %u cs, we are configured for %u cs (7.1)",
 			  a->interval_cs, v->advert_interval);
 	return 1;
 }
@@ -155,7 +155,7 @@ static void on_packet(struct vrrpd *d, const uint8_t *pkt, size_t len)
 	rc = vrrp_proto_parse(pkt, len, (uint8_t)d->cfg.vrrp.vrid, d->csum_mode, &a);
 	if (rc != VRRP_RX_OK) {
 		sa_ctr_add(&d->table, vrrp_proto_counter(rc), 1);
-		log_warnx_rl("vrrp: advert dropped: %s", vrrp_proto_verdict_name(rc));
+		log_warnx_rl("advert dropped: %s", vrrp_proto_verdict_name(rc));
 		return;
 	}
 	if (!advert_ok(d, &a))
@@ -175,7 +175,7 @@ static void on_readable(uv_poll_t *h, int status, int events)
 
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("vrrp: recv");
+				log_warn("recv");
 			return;
 		}
 		on_packet(d, buf, (size_t)n);

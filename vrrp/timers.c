@@ -36,7 +36,7 @@ void vrrp_timers_arm(struct vrrpd *d)
 		its.it_value.tv_nsec = (long)(at % 1000000) * 1000;
 	}
 	if (timerfd_settime(d->timer_fd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-		log_warn("vrrp: timerfd_settime");
+		log_warn("timerfd_settime");
 }
 
 static void on_deadline(uv_poll_t *h, int status, int events)
