@@ -125,7 +125,7 @@ wait_state() { # gw state: 400 polls, 20 ms apart (8 s)
 wait_file_line() { # file awk-condition: 300 polls, 20 ms apart
 	local k line
 	for ((k = 0; k < 300; k++)); do
-		line=$(awk "$2 {print; exit}" "$1")
+		line=$(awk "$2 {print; exit}" "$1" 2>/dev/null) || true
 		[[ -n $line ]] && { echo "$line"; return 0; }
 		sleep 0.02
 	done

@@ -7,6 +7,7 @@ pkgs=(
 	build-essential pkg-config
 	libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libinih-dev
 	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc
+	python3-minimal
 )
 # Extra packages (benchmark peers, fuzzing) are listed by the files that need
 # them, so that `make deps` stays the one place that installs anything.
