@@ -31,6 +31,9 @@ n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 gwctl() { local i=$1; shift; "$BIN/gwctl" -c "$DIR/gu$i.conf" "$@"; }
 
 cleanup() {
+	# Only the script itself cleans up, not a just-forked child that a
+	# signal reaches before it has exec'd its daemon.
+	[[ $BASHPID == "$$" ]] || return 0
 	set +e
 	for p in "${PID[@]}" "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -77,7 +80,7 @@ for i in 1 2 3; do
 done
 link "$OBS" ow uo 192.168.60.200/24
 
-state() { gwctl "$1" --json status | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
+state() { gwctl "$1" --json status 2>/dev/null | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
 ctr() { gwctl "$1" --json stats | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
 has_vip() { n "${NS[$1]}" ip -o -4 addr show dev wan0 | grep -q " $VIP/"; }
 wait_state() { # gw state: 400 polls, 20 ms apart

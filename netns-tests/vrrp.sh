@@ -40,6 +40,9 @@ n() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 gwctl() { local i=$1; shift; "$BIN/gwctl" -c "$DIR/gw$i.conf" "$@"; }
 
 cleanup() {
+	# Only the script itself cleans up, not a just-forked child that a
+	# signal reaches before it has exec'd its daemon.
+	[[ $BASHPID == "$$" ]] || return 0
 	set +e
 	for p in "${PID[@]}" "${BG[@]}"; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
@@ -107,7 +110,7 @@ link "$OBS" ow brW wo 192.168.50.200/24
 link "$OBS" ol brL lo0 10.1.0.200/24
 
 # --- helpers ---
-state() { gwctl "$1" --json status | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
+state() { gwctl "$1" --json status 2>/dev/null | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
 ctr() { gwctl "$1" --json stats | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
 mac() { n "${NS[$1]}" cat /sys/class/net/wan0/address; }
 has_vip() { n "${NS[$1]}" ip -o -4 addr show dev "$2" | grep -q " $3/"; }
