@@ -13,7 +13,7 @@
 # The kill time is bash's $EPOCHREALTIME just before kill -9; the ARP time
 # is tcpdump's kernel timestamp; the VIP time is `ip -ts monitor address`
 # in the backup's namespace. All three are CLOCK_REALTIME.
-set -e
+set -eE
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${BUILD:-build}/bin

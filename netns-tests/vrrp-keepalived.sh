@@ -9,7 +9,7 @@
 #  [k1: vrrp 200]  [k2: keepalived 100]  [obs: tcpdump]
 #  192.168.70.1     192.168.70.2         192.168.70.200
 #              VIP 192.168.70.100/24, VRID 70, 1-centisecond adverts
-set -e
+set -eE
 
 if ! command -v keepalived >/dev/null; then
 	echo "SKIP: keepalived is not installed (apt-get install keepalived)"

@@ -12,7 +12,7 @@
 #  peer .2            peer .1            peers .1 .2
 #                    (tcpdump)
 #                 VIP 192.168.60.100/24 dev wan0
-set -e
+set -eE
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${BUILD:-build}/bin

@@ -19,7 +19,7 @@
 # an iptables DROP of protocol 112 and its recovery, bad adverts counted
 # and harmless, the notify hook, and a VIP on exactly one member at every
 # sample once converged.
-set -e
+set -eE
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${BUILD:-build}/bin
@@ -125,6 +125,22 @@ wait_state() { # gw state: 400 polls, 20 ms apart (8 s)
 	echo "gw$1 is $(state "$1"), not $2" >&2
 	return 1
 }
+# The master and the backups as given, unchanged over 10 polls in a row
+# (200 ms: several Master_Down_Intervals at 1 cs, so a transient second
+# master, which the RFC allows when skews differ by milliseconds, is over).
+wait_converged() { # master backups...
+	local k i ok run=0
+	for ((k = 0; k < 400; k++)); do
+		ok=1
+		[[ $(state "$1") == MASTER ]] || ok=0
+		for i in "${@:2}"; do [[ $(state "$i") == BACKUP ]] || ok=0; done
+		((ok)) && ((++run >= 10)) && return 0
+		((ok)) || run=0
+		sleep 0.02
+	done
+	echo "no convergence on gw$1 as master" >&2
+	return 1
+}
 wait_file_line() { # file awk-condition: 300 polls, 20 ms apart
 	local k line
 	for ((k = 0; k < 300; k++)); do
@@ -184,9 +200,7 @@ start 2
 set_in_sync 2 1
 start 1
 set_in_sync 1 1
-wait_state 1 MASTER
-wait_state 2 BACKUP
-wait_state 3 BACKUP
+wait_converged 1 2 3
 unique_vips 1 1 2 3
 pretty election "gw1 MASTER, gw2 and gw3 BACKUP, VIPs on gw1 only"
 for side in wan lan; do
@@ -203,8 +217,7 @@ kill -9 "${PID[1]}"
 wait "${PID[1]}" 2>/dev/null || true
 unset 'PID[1]'
 ms=$(garp_ms 2 "$t0")
-wait_state 2 MASTER
-wait_state 3 BACKUP
+wait_converged 2 3
 [[ $(gwctl 2 --json status) == *'"last_reason":"master down timer expired"'* ]]
 awk -v m="$ms" 'BEGIN { exit !(m < 34.1 + 100) }'
 unique_vips 2 2 3
@@ -212,8 +225,7 @@ pretty "kill -9" "gw2 MASTER, its GARP on the wire $ms ms after the kill (Master
 
 # --- restart: gw1 drops its stale VIPs, then preempts ---
 start 1
-wait_state 1 MASTER
-wait_state 2 BACKUP
+wait_converged 1 2 3
 unique_vips 1 1 2 3
 pretty preempt "gw1 restarted and took the VIPs back"
 
@@ -224,7 +236,7 @@ kill -TERM "${PID[1]}"
 wait "${PID[1]}"
 unset 'PID[1]'
 ms=$(garp_ms 2 "$t0")
-wait_state 2 MASTER
+wait_converged 2 3
 [[ $(gwctl 2 --json status) == *'"last_reason":"master left (priority 0), Skew_Time passed"'* ]]
 awk -v m="$ms" 'BEGIN { exit !(m < 4.1 + 30) }'
 no_vip 1 wan0 $WAN_VIP
@@ -235,31 +247,27 @@ unique_vips 2 2 3
 pretty SIGTERM "gw1 left with priority 0; gw2's GARP $ms ms later (Skew_Time 4.1 ms)"
 
 start 1
-wait_state 1 MASTER
-wait_state 2 BACKUP
+wait_converged 1 2 3
 
 # --- not in sync: gw1 advertises 200 - 150 = 50 and loses to gw2 ---
 gwctl 1 in-sync 0
-wait_state 2 MASTER
-wait_state 1 BACKUP
+wait_converged 2 1 3
 [[ $(gwctl 1 --json status) == *'"effective_priority":50,'* ]]
 unique_vips 2 1 2 3
 gwctl 1 in-sync 1
-wait_state 1 MASTER
-wait_state 2 BACKUP
+wait_converged 1 2 3
 [[ $(gwctl 1 --json status) == *'"effective_priority":200,'* ]]
 unique_vips 1 1 2 3
 pretty in-sync "gw1 out of sync lost to gw2, and won back once in sync"
 
 # --- split brain: gw2 stops hearing adverts ---
-n "${NS[2]}" iptables -A INPUT -p 112 -j DROP
+n "${NS[2]}" iptables -w -A INPUT -p 112 -j DROP
 wait_state 2 MASTER
 [[ $(state 1) == MASTER ]]
 has_vip 1 wan0 $WAN_VIP
 has_vip 2 wan0 $WAN_VIP
-n "${NS[2]}" iptables -D INPUT -p 112 -j DROP
-wait_state 2 BACKUP
-[[ $(state 1) == MASTER ]]
+n "${NS[2]}" iptables -w -D INPUT -p 112 -j DROP
+wait_converged 1 2 3
 unique_vips 1 1 2 3
 pretty "split brain" "both MASTER while protocol 112 is dropped, gw1 alone once it flows"
 
