@@ -38,7 +38,7 @@ static void vrrp_json(struct gwctl *c, const struct vrrp_status *s, int running)
 		json_u64(&c->j, "to_backup", s->to_backup);
 		json_u64(&c->j, "to_init", s->to_init);
 		json_str(&c->j, "last_reason", s->reason);
-		json_u64(&c->j, "since_ms", s->since_ms ? wall_ms() - s->since_ms : 0);
+		json_u64(&c->j, "last_change_ms_ago", s->since_ms ? wall_ms() - s->since_ms : 0);
 	}
 	json_obj_end(&c->j);
 }

@@ -96,7 +96,7 @@ EOF
 
 state() { "$BIN/gwctl" -c "$DIR/k1.conf" --json status 2>/dev/null | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
 ctr() { "$BIN/gwctl" -c "$DIR/k1.conf" --json stats | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
-has_vip() { n "$1" ip -o -4 addr show dev wan0 | grep -q " $VIP/"; }
+has_vip() { ip -n "$1" -o -4 addr show dev wan0 | grep -q " $VIP/"; }
 wait_vip() { # ns present|absent: 300 polls, 20 ms apart
 	local k
 	for ((k = 0; k < 300; k++)); do

@@ -82,7 +82,7 @@ link "$OBS" ow uo 192.168.60.200/24
 
 state() { gwctl "$1" --json status 2>/dev/null | grep -o '"state":"[A-Z]*"' | cut -d'"' -f4; }
 ctr() { gwctl "$1" --json stats | grep -o "\"$2\":[0-9]*" | cut -d: -f2; }
-has_vip() { n "${NS[$1]}" ip -o -4 addr show dev wan0 | grep -q " $VIP/"; }
+has_vip() { ip -n "${NS[$1]}" -o -4 addr show dev wan0 | grep -q " $VIP/"; }
 wait_state() { # gw state: 400 polls, 20 ms apart
 	local k
 	for ((k = 0; k < 400; k++)); do
@@ -129,7 +129,7 @@ unset 'PID[1]'
 wait_state 2 MASTER
 line=$(wait_file_line "$DIR/wire" "\$1 > $t0 && /who-has $VIP tell $VIP/")
 ms=$(awk -v a="${line%% *}" -v b="$t0" 'BEGIN { printf "%.1f", (a - b) * 1000 }')
-awk -v m="$ms" 'BEGIN { exit !(m < 36.1 + 100) }'
+awk -v m="$ms" 'BEGIN { exit !(m < 36.1 + 50) }'
 has_vip 2
 pretty "kill -9" "gu2 MASTER, its GARP $ms ms after the kill (Master_Down_Interval 36.1 ms)"
 start 1
