@@ -37,5 +37,42 @@ struct conf_sync {
 int conf_sync_set(struct config *c, const char *name, int line, const char *key,
 		  const char *val, const char **why);
 int conf_sync_check(struct config *c, const char **why, int *line);
+/* [vrrp]: the VRRPv3 elector (conf_vrrp.c, docs/vrrp.md). */
+#define CONF_VRRP_MAX_VIPS  8
+#define CONF_VRRP_MAX_PEERS 8
+
+struct conf_vrrp_vip {
+	uint32_t addr;               /* host order */
+	uint8_t  plen;
+	char     dev[16];
+	int      line;
+};
+
+struct conf_vrrp {
+	int      present;            /* the section was given */
+	int      line;               /* where it starts */
+	char     interface[16];      /* adverts go out and come in here */
+	uint32_t vrid;               /* 1..255 */
+	uint32_t priority;           /* 1..255; 255 = address owner */
+	uint32_t advert_interval;    /* centiseconds, 1..4095 */
+	int      preempt;
+	uint32_t preempt_delay;      /* ms after start-up */
+	struct conf_vrrp_vip vips[CONF_VRRP_MAX_VIPS];
+	uint32_t n_vips;
+	uint32_t peers[CONF_VRRP_MAX_PEERS]; /* unicast mode when n_peers > 0 */
+	uint32_t n_peers;
+	int      checksum_pseudo;    /* 1: RFC 5798 IPv4 pseudo-header */
+	uint32_t garp_count;         /* repeats after the first GARP */
+	uint32_t garp_interval;      /* ms between them */
+	char     notify[256];        /* script, run with the new state */
+	uint32_t sync_demote;        /* priority lowered by this when not in sync */
+	int      require_sync;
+	uint32_t source;             /* primary address; 0 = the interface's */
+};
+
+void conf_vrrp_defaults(struct conf_vrrp *v);
+int  conf_vrrp_set(struct config *c, const char *name, int line, const char *key,
+		   const char *val, const char **why);
+int  conf_vrrp_check(struct config *c, const char **why, int *line);
 
 #endif

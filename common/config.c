@@ -30,6 +30,7 @@ static const struct section_kind section_kinds[] = {
 	{ "gateway", 0, gateway_set, gateway_check },
 	{ "sa", 1, sa_set, sa_check },
 	{ "sync", 0, conf_sync_set, conf_sync_check },
+	{ "vrrp", 0, conf_vrrp_set, conf_vrrp_check },
 };
 
 struct parse_ctx {

@@ -68,6 +68,7 @@ struct config {
 	uint32_t n_sas;
 	/* Sections of the other daemons (conf_sections.h) follow here. */
 	struct conf_sync sync;
+	struct conf_vrrp vrrp;
 };
 
 /* Where a parse error is reported. */

@@ -58,6 +58,26 @@
 	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
 	X(drop_tun_offload)       /* TUN packet with GSO we cannot cut */    \
 	X(tun_tso_reads)          /* TUN reads of a TSO packet (cut here) */ \
+	/* vrrp: adverts, receive checks (RFC 5798 7.1), GARP, VIPs */      \
+	X(vrrp_rx_adverts)        /* adverts that passed every check */      \
+	X(vrrp_tx_adverts)        /* adverts sent (each unicast copy) */     \
+	X(vrrp_tx_errors)         /* an advert could not be sent */          \
+	X(vrrp_drop_short)        /* shorter than headers or IP length */    \
+	X(vrrp_drop_ip)           /* bad IPv4 header, fragment, not 112 */   \
+	X(vrrp_drop_ttl)          /* TTL not 255 (RFC 5798 5.1.1.3) */       \
+	X(vrrp_drop_version)      /* VRRP version not 3 */                   \
+	X(vrrp_drop_type)         /* type not 1 (ADVERTISEMENT) */           \
+	X(vrrp_drop_checksum)     /* checksum did not verify */              \
+	X(vrrp_drop_vrid)         /* another virtual router's VRID */        \
+	X(vrrp_drop_length)       /* address count 0 or != length */         \
+	X(vrrp_drop_interval)     /* Max Advertise Interval 0 */             \
+	X(vrrp_drop_addr_list)    /* addresses differ, sender not owner */   \
+	X(vrrp_drop_peer)         /* unicast: source not a listed peer */    \
+	X(vrrp_drop_own)          /* our own advert came back */             \
+	X(vrrp_garp_sent)         /* gratuitous ARPs sent */                 \
+	X(vrrp_garp_errors)       /* gratuitous ARPs that failed to send */  \
+	X(vrrp_vip_errors)        /* VIP add/del by netlink failed */        \
+	X(vrrp_notify_errors)     /* notify script could not be started */   \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

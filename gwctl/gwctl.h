@@ -24,6 +24,10 @@ int cmd_status(struct gwctl *c, int argc, char **argv);
 int cmd_sa(struct gwctl *c, int argc, char **argv);
 int cmd_stats(struct gwctl *c, int argc, char **argv);
 int cmd_keys(struct gwctl *c, int argc, char **argv);
+int cmd_in_sync(struct gwctl *c, int argc, char **argv);
+
+/* vrrp.c: the vrrp part of `status` (text or JSON). */
+void vrrp_status_show(struct gwctl *c);
 
 /* sync.c */
 int  cmd_role(struct gwctl *c, int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "stats", "stats", cmd_stats },
 	{ "keys", "keys --wireshark", cmd_keys },
 	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
+	{ "in-sync", "in-sync 0|1   (labs without syncd: set the in-sync flag)", cmd_in_sync },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

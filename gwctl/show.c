@@ -73,6 +73,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		json_u64(&c->j, "uptime_ms", started && pid_alive(gwd) ? wall_ms() - started : 0);
 		json_obj_end(&c->j);
 		gwctl_sync_status(c);
+		vrrp_status_show(c);
 		json_obj_end(&c->j);
 		json_done(&c->j);
 		return 0;
@@ -89,6 +90,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 	else
 		printf("gwd         not running\n");
 	gwctl_sync_status(c);
+	vrrp_status_show(c);
 	return 0;
 }
 

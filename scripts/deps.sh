@@ -8,7 +8,7 @@ pkgs=(
 	libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libinih-dev
 	clang libclang-rt-14-dev
 	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc python3
-	tshark
+	tshark keepalived
 )
 # Extra packages (benchmark peers, fuzzing) are listed by the files that need
 # them, so that `make deps` stays the one place that installs anything.
