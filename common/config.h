@@ -64,6 +64,7 @@ struct config {
 	struct conf_sa *sas;
 	uint32_t n_sas;
 	/* Sections of the other daemons (conf_sections.h) follow here. */
+	struct conf_ike ike;         /* [ike] and [conn NAME] (conf_ike.c) */
 };
 
 /* Where a parse error is reported. */

@@ -24,6 +24,9 @@ int cmd_status(struct gwctl *c, int argc, char **argv);
 int cmd_sa(struct gwctl *c, int argc, char **argv);
 int cmd_stats(struct gwctl *c, int argc, char **argv);
 int cmd_keys(struct gwctl *c, int argc, char **argv);
+int cmd_ike(struct gwctl *c, int argc, char **argv);      /* ike.c */
+int cmd_rekey(struct gwctl *c, int argc, char **argv);
+int cmd_ikectl(struct gwctl *c, int argc, char **argv);
 
 /* Human output helpers. */
 const char *fmt_age(uint64_t ms, char buf[32]);

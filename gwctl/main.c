@@ -18,6 +18,11 @@ static const struct gwctl_cmd cmds[] = {
 	{ "sa", "sa list | sa show SPI", cmd_sa },
 	{ "stats", "stats", cmd_stats },
 	{ "keys", "keys --wireshark", cmd_keys },
+	{ "ike", "ike list", cmd_ike },
+	{ "rekey", "rekey SPI | rekey ike SPI_I", cmd_rekey },
+	{ "initiate", "initiate CONN", cmd_ikectl },
+	{ "delete-ike", "delete-ike SPI_I", cmd_ikectl },
+	{ "msgid-sync", "msgid-sync SPI_I", cmd_ikectl },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"
