@@ -39,7 +39,12 @@ ngw() { ip netns exec $gw "$@"; }
 nsite() { ip netns exec $site "$@"; }
 
 cleanup() {
+	local rc=$?
 	set +e
+	if ((rc)); then
+		echo "== failed (rc $rc); last lines of gwd.log and charon.log:"
+		tail -n 25 "$dir/gwd.log" "$dir/charon.log"
+	fi
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
 	ip netns del $gw 2>/dev/null
@@ -129,6 +134,7 @@ write_swan_conf() { # suite start_action psk
 		filelog {
 			log {
 				path = $dir/charon.log
+				flush_line = yes
 				default = 1
 				ike = 2
 				esp = 2
@@ -187,7 +193,9 @@ write_swan_conf() { # suite start_action psk
 }
 
 start_gwd() {
-	ngw "$BIN/gwd" -c "$dir/gw.conf" -v >>"$dir/gwd.log" 2>&1 &
+	# not through ngw: a function in the background is a subshell, and $!
+	# must be the daemon's own PID
+	ip netns exec $gw "$BIN/gwd" -c "$dir/gw.conf" -v >>"$dir/gwd.log" 2>&1 &
 	gwd_pid=$!
 	pids+=($gwd_pid)
 	wait_for 50 test -S "$dir/gw.ctl"
@@ -195,10 +203,11 @@ start_gwd() {
 
 start_charon() {
 	: >"$dir/charon.log"
-	nsite env STRONGSWAN_CONF="$dir/strongswan.conf" charon-systemd >"$dir/charon.out" 2>&1 &
+	ip netns exec $site env STRONGSWAN_CONF="$dir/strongswan.conf" charon-systemd >"$dir/charon.out" 2>&1 &
 	charon_pid=$!
 	pids+=($charon_pid)
-	wait_for 50 test -S "$dir/charon.vici"
+	# the socket file appears before charon listens on it
+	wait_for 50 swan --stats
 	swan --load-all --file "$dir/swanctl.conf" >"$dir/swanctl.out" 2>&1
 }
 
@@ -217,7 +226,7 @@ ping_both() {
 # Starts a ping flood from the gw side; flood_check returns 0 if every
 # ping came back.
 flood_start() {
-	ngw ping -q -f -c 1500 -W 2 -I 10.1.0.1 10.2.0.1 >"$dir/flood.out" 2>&1 &
+	ip netns exec $gw ping -q -f -c 1500 -W 2 -I 10.1.0.1 10.2.0.1 >"$dir/flood.out" 2>&1 &
 	flood_pid=$!
 	pids+=($flood_pid)
 }
