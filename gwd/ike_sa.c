@@ -75,6 +75,13 @@ void ike_sa_destroy(struct ike *ike, struct ike_sa *sa)
 	}
 	if (sa->state == IKE_ST_INIT_DONE && ike->half_open)
 		ike->half_open--;
+	if (sa->initiator && sa->conn) {
+		/* an initiating conn comes back, but not in a tight loop */
+		long ci = sa->conn - ike->cfg->ike.conns;
+
+		if (ci >= 0 && ci < CONF_MAX_CONNS)
+			ike->conn_retry_at[ci] = ike->now + 5000;
+	}
 	req_clear(sa);
 	free(sa->init_req);
 	free(sa->init_resp);
