@@ -238,6 +238,74 @@ flood_check() {
 	[[ $loss == 0 ]]
 }
 
+# --- bad input: crafted datagrams from the site namespace ------------------
+
+cat >"$dir/bad.py" <<'EOF'
+# Sends malformed IKE to gwd and checks the answers RFC 7296 asks for.
+import os, socket, struct, sys
+gw, spi_i, spi_r, mid = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16), int(sys.argv[4])
+
+def hdr(si, sr, np, exch, flags, msgid, length):
+    return struct.pack('!QQBBBBII', si, sr, np, 0x20, exch, flags, msgid, length)
+
+def send(port, data, want_reply):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(1.0)
+    s.sendto((b'\0' * 4 if port == 4500 else b'') + data, (gw, port))
+    try:
+        r = s.recv(4096)
+    except socket.timeout:
+        r = None
+    s.close()
+    if want_reply is None:
+        assert r is None, 'unexpected answer'
+        return
+    assert r is not None, 'no answer'
+    if port == 4500:
+        r = r[4:]
+    # the answer is one unencrypted Notify (41): its type at offset 28 + 6
+    assert r[16] == 41, r[16]
+    ntype = struct.unpack('!H', r[34:36])[0]
+    assert ntype == want_reply, ntype
+
+# truncated: half a header, on both ports; no answer
+send(500, os.urandom(14), None)
+send(4500, os.urandom(14), None)
+# header length larger than the datagram
+send(500, hdr(1, 0, 33, 34, 0x08, 0, 200) + b'\0' * 8, None)
+# a payload length that runs past the end
+send(500, hdr(2, 0, 40, 34, 0x08, 0, 36) + struct.pack('!BBH', 0, 0, 40) + b'\0' * 4, None)
+# IKE_SA_INIT with an unknown critical payload: UNSUPPORTED_CRITICAL_PAYLOAD (1)
+send(500, hdr(3, 0, 200, 34, 0x08, 0, 36) + struct.pack('!BBH', 0, 0x80, 8) + b'\0' * 4, 1)
+# a request for IKE SPIs gwd does not know: INVALID_IKE_SPI (4)
+send(4500, hdr(4, 5, 46, 37, 0x08, 0, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), 4)
+# the real SA, a wrong message ID: dropped silently
+send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid + 5, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
+# the real SA, the right message ID, an SK payload that does not decrypt
+send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
+print('bad input: all answered as expected')
+EOF
+
+bad_input() {
+	local line spi_i spi_r mid
+	line=$(gwctl ike list | awk 'NR == 2')
+	spi_i=$(awk '{ print $2 }' <<<"$line")
+	spi_r=$(awk '{ print $3 }' <<<"$line")
+	mid=$(awk '{ print $9 }' <<<"$line")
+	local t0=$(ctr ike_drop_truncated) c0=$(ctr ike_unsupported_critical) \
+		u0=$(ctr ike_unknown_spi) m0=$(ctr ike_bad_msgid) d0=$(ctr ike_decrypt_failed)
+	nsite /usr/bin/python3 "$dir/bad.py" 192.168.77.1 "$spi_i" "$spi_r" "$mid"
+	(($(ctr ike_drop_truncated) >= t0 + 4))
+	(($(ctr ike_unsupported_critical) == c0 + 1))
+	(($(ctr ike_unknown_spi) == u0 + 1))
+	(($(ctr ike_bad_msgid) == m0 + 1))
+	(($(ctr ike_decrypt_failed) == d0 + 1))
+	kill -0 $gwd_pid
+	ike_up
+	ping_both
+	pretty bad-input "truncated, bad lengths, critical payload, unknown SPI, wrong message ID, SK failure: counted, answered, gwd fine"
+}
+
 # --- one suite, one initiator -------------------------------------------
 
 run_case() { # suite initiator(gwd|strongswan)
@@ -303,9 +371,16 @@ run_case() { # suite initiator(gwd|strongswan)
 	ike_up
 	pretty "$suite" "DPD sent and answered"
 
-	# Delete from strongSwan: everything goes on both sides.
+	[[ $suite == aes256gcm16 && $who == strongswan ]] && bad_input
+
+	# Delete from strongSwan: everything goes on both sides (an initiating
+	# gwd comes back with new SAs, 5 s later).
+	old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
+	spi=$(child_spi_in)
+	local deleted=$(ctr ike_sa_deleted)
 	swan --terminate --ike gw >/dev/null
-	wait_for 50 eval '! ike_up && (($(child_count) == 0))'
+	wait_for 50 eval '! gwctl ike list | grep -q "$old" && ! gwctl sa list | grep -q "$spi"'
+	(($(ctr ike_sa_deleted) == deleted + 1))
 	pretty "$suite" "IKE SA deleted by strongSwan; gwd removed it and its child SA"
 	(($(ss_rejects) == 0))
 	stop_all
