@@ -226,7 +226,7 @@ ping_both() {
 # Starts a ping flood from the gw side; flood_check returns 0 if every
 # ping came back.
 flood_start() {
-	ip netns exec $gw ping -q -f -c 1500 -W 2 -I 10.1.0.1 10.2.0.1 >"$dir/flood.out" 2>&1 &
+	ip netns exec $gw ping -q -f -c 20000 -W 2 -I 10.1.0.1 10.2.0.1 >"$dir/flood.out" 2>&1 &
 	flood_pid=$!
 	pids+=($flood_pid)
 }
@@ -331,6 +331,7 @@ run_case() { # suite initiator(gwd|strongswan)
 	old=$(child_spi_in)
 	gwctl rekey "$old" >/dev/null
 	wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+	kill -0 $flood_pid # the rekey completed while the flood ran
 	flood_check
 	(($(ss_rejects) == 0))
 	(($(ctr ike_rekeys_succeeded) >= 1))
@@ -343,6 +344,7 @@ run_case() { # suite initiator(gwd|strongswan)
 	old=$(child_spi_in)
 	swan --rekey --child net >/dev/null
 	wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+	kill -0 $flood_pid
 	flood_check
 	(($(ss_rejects) == 0))
 	(($(ctr ike_rekeys_answered) >= 1))
