@@ -166,6 +166,9 @@ int  ike_rekey_child(struct ike *ike, uint32_t spi);
 int  ike_rekey_ike(struct ike *ike, uint64_t spi_i);
 int  ike_msgid_sync(struct ike *ike, struct ike_sa *sa);
 int  ike_delete_ike(struct ike *ike, struct ike_sa *sa);
+/* Takes over the established IKE SAs (and their Child SAs) found in the
+ * shm table: after a gwd restart, or on promotion. Returns how many. */
+int  ike_adopt(struct ike *ike, uint64_t now);
 struct ike_sa *ike_sa_by_child_spi(struct ike *ike, uint32_t spi, int *child);
 
 const char *ike_state_name(int state);

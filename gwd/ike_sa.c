@@ -577,6 +577,9 @@ void ike_tick(struct ike *ike, uint64_t now)
 	uint32_t i;
 
 	ike->now = now;
+	/* A standby member is silent: the active one owns the peers. */
+	if (atomic_load(&ike->table->hdr->role) != SA_ROLE_ACTIVE)
+		return;
 	for (i = 0; i < ike->cap; i++) {
 		struct ike_sa *sa = &ike->sas[i];
 

@@ -11,7 +11,8 @@
 # For each suite (AES-GCM-16-256 with ESN, ChaCha20-Poly1305 with ESN and
 # PFS): tunnel up, pings both ways, a Child SA rekey by each side under a
 # ping flood with nothing lost and no replay or ICV drop at either gwd, an
-# IKE SA rekey by each side, a Delete, and the re-initiation that follows.
+# IKE SA rekey by each side, a restart of one gwd that takes its SAs over
+# from the shm table, a Delete, and the re-initiation that follows.
 set -e
 
 BUILD=${BUILD:-build}
@@ -165,6 +166,20 @@ run_suite() { # suite pfs
 	done
 	(($(ctr a ike_ike_rekeys) == 2))
 	pretty "$suite" "IKE SA rekeyed by each side, child SA kept"
+
+	# b restarts: it takes its SAs over from the shm table, nothing is
+	# renegotiated, and the next exchanges work (message IDs went along).
+	old=$(ike_spi b)
+	local spi=$(child_spi_in b) neg=$(ctr a ike_sa_established)
+	kill $pid_b
+	wait $pid_b 2>/dev/null || true
+	start b $nb
+	[[ $(ike_spi b) == "$old" && $(child_spi_in b) == "$spi" ]]
+	ping_both
+	rekey_under_flood b
+	(($(ctr a ike_sa_established) == neg))
+	((($(drops a) + $(drops b)) == 0))
+	pretty "$suite" "b restarted, took its SAs over from the table, rekeyed under a flood"
 
 	old=$(ike_spi a)
 	gwctl b delete-ike "$old" >/dev/null

@@ -115,6 +115,7 @@ static void peer_up(struct peer *p, const char *name, uint32_t addr, const char 
 	assert_int_equal(config_load_string(&p->cfg, name, text, &err), 0);
 	sa_table_unlink(p->shm);
 	assert_int_equal(sa_table_create(&p->t, p->shm, p->cfg.gw.member_id, 64, 16), 0);
+	atomic_store(&p->t.hdr->role, SA_ROLE_ACTIVE);
 	assert_int_equal(ike_init(&p->ike, &p->cfg, &p->t, &ops), 0);
 }
 
@@ -160,6 +161,16 @@ static struct ike_sa *the_sa(struct peer *p)
 		if (p->ike.sas[i].used && p->ike.sas[i].state == IKE_ST_ESTABLISHED)
 			return &p->ike.sas[i];
 	return NULL;
+}
+
+static uint32_t installed_spi(struct ike_sa *sa)
+{
+	int i;
+
+	for (i = 0; i < IKE_MAX_CHILDREN; i++)
+		if (sa->child[i].state == IKE_CH_INSTALLED)
+			return sa->child[i].spi_in;
+	return 0;
 }
 
 /* Exactly one INSTALLED child in each table, and they fit together. */
@@ -239,9 +250,7 @@ static void test_child_rekey_both_ways(void **state)
 	assert_int_equal(ctr(&B, CTR_ike_rekeys_answered), 1);
 	/* B rekeys with PFS: B's new inbound SA only receives until A's
 	 * Delete of the old one arrives, then it sends too */
-	assert_int_equal(ike_rekey_child(&B.ike, the_sa(&B)->child[0].state == IKE_CH_INSTALLED
-						       ? the_sa(&B)->child[0].spi_in
-						       : the_sa(&B)->child[1].spi_in), 0);
+	assert_int_equal(ike_rekey_child(&B.ike, installed_spi(the_sa(&B))), 0);
 	pump();
 	assert_pair(&s2);
 	assert_int_not_equal(s1, s2);
@@ -293,7 +302,7 @@ static void test_ike_rekey(void **state)
 	assert_int_equal(A.t.child[the_sa(&A)->child[0].shm_idx].ike_idx,
 			 (uint32_t)the_sa(&A)->shm_idx + 1);
 	/* and the new IKE SA works: rekey a child through it */
-	assert_int_equal(ike_rekey_child(&A.ike, the_sa(&A)->child[0].spi_in), 0);
+	assert_int_equal(ike_rekey_child(&A.ike, installed_spi(the_sa(&A))), 0);
 	pump();
 	assert_pair(NULL);
 }
@@ -507,6 +516,51 @@ static void test_msgid_sync(void **state)
 	assert_pair(NULL);
 }
 
+/* A restarted gwd takes its SAs over from the table and goes on. */
+static void test_restart_adopts(void **state)
+{
+	struct ike_ops ops = { .ctx = &A, .send = w_send };
+	struct ike_sa *a;
+	uint32_t s0, s1, act;
+	uint64_t spi_i;
+	int i;
+
+	establish();
+	assert_pair(&s0);
+	spi_i = the_sa(&A)->spi_i;
+	i = sa_table_find_child_by_spi(&A.t, s0);
+	act = atomic_load(&A.t.child[i].activation);
+	ike_free(&A.ike);
+	assert_int_equal(ike_init(&A.ike, &A.cfg, &A.t, &ops), 0);
+	assert_int_equal(ike_adopt(&A.ike, now), 1);
+	a = the_sa(&A);
+	assert_non_null(a);
+	assert_true(a->spi_i == spi_i);
+	assert_int_equal(a->child[0].spi_in, s0);
+	assert_int_equal(atomic_load(&A.t.child[i].activation), act + 1);
+	/* both directions of exchanges still work (message IDs went along) */
+	assert_int_equal(ike_rekey_child(&A.ike, s0), 0);
+	pump();
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_int_equal(ike_rekey_child(&B.ike, installed_spi(the_sa(&B))), 0);
+	pump();
+	assert_pair(NULL);
+	assert_int_equal(ctr(&A, CTR_ike_bad_msgid) + ctr(&B, CTR_ike_bad_msgid), 0);
+	assert_int_equal(ctr(&A, CTR_ike_decrypt_failed) + ctr(&B, CTR_ike_decrypt_failed), 0);
+}
+
+/* A member that is STANDBY sends nothing, not even its initiation. */
+static void test_standby_silent(void **state)
+{
+	atomic_store(&A.t.hdr->role, SA_ROLE_STANDBY);
+	tick(10000);
+	assert_int_equal(ctr(&A, CTR_ike_tx), 0);
+	atomic_store(&A.t.hdr->role, SA_ROLE_ACTIVE);
+	tick(IKE_TICK_MS);
+	assert_non_null(the_sa(&A));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +577,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_and_half_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgid_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
