@@ -1037,6 +1037,10 @@ void ike_start_msgid_sync(struct ike *ike, struct ike_sa *sa)
 	uint8_t d[12];
 
 	sa->want_sync = 0;
+	/* RFC 6311 4.1: step past the request the failover may have lost
+	 * (the window is one); this also keeps 0, the ID of this very
+	 * exchange, from being used again for a request. */
+	sa->msgid_out++;
 	sa->req.sync_nonce = randombytes_random();
 	ike_put32(d, sa->req.sync_nonce);
 	ike_put32(d + 4, sa->msgid_out);
@@ -1076,6 +1080,8 @@ static void msgid_sync_request(struct ike *ike, struct ike_sa *sa, struct ike_ms
 		sa->msgid_in = send;
 	if (recv > sa->msgid_out)
 		sa->msgid_out = recv;
+	if (sa->msgid_out == 0)
+		sa->msgid_out = 1; /* 0 is this exchange's now */
 	if (sa->req.kind != IKE_REQ_NONE)
 		ike_req_done(sa); /* its message ID is stale now */
 	ike_put32(d, nonce);

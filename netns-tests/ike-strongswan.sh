@@ -92,7 +92,7 @@ ike_up() { gwctl ike list | awk 'NR > 1 && $4 == "installed"' | grep -q .; }
 ss_child_up() { swan --list-sas | grep -q 'INSTALLED, TUNNEL'; }
 tunnel_up() { ike_up && (($(child_count) >= 1)) && ss_child_up; }
 
-write_gwd_conf() { # suite initiator psk
+write_gwd_conf() { # suite initiator psk dpd
 	cat >"$dir/gw.conf" <<-EOF
 	[gateway]
 	member_id = 3
@@ -116,11 +116,11 @@ write_gwd_conf() { # suite initiator psk
 	local_ts = 10.1.0.0/24
 	remote_ts = 10.2.0.0/24
 	initiator = $2
-	dpd = 2
+	dpd = ${4:-2}
 	EOF
 }
 
-write_swan_conf() { # suite start_action psk
+write_swan_conf() { # suite start_action psk dpd_delay
 	cat >"$dir/strongswan.conf" <<-EOF
 	charon {
 		load_modular = no
@@ -160,7 +160,7 @@ write_swan_conf() { # suite start_action psk
 			remote_addrs = 192.168.77.1
 			encap = yes
 			proposals = $1-prfsha256-x25519
-			dpd_delay = 0
+			dpd_delay = ${4:-0}s
 			rekey_time = 0
 			local {
 				auth = psk
@@ -268,6 +268,11 @@ def send(port, data, want_reply):
     ntype = struct.unpack('!H', r[34:36])[0]
     assert ntype == want_reply, ntype
 
+# first what needs the SA's current message ID
+# the real SA, a wrong message ID: dropped silently
+send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid + 5, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
+# the real SA, the right message ID, an SK payload that does not decrypt
+send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
 # truncated: half a header, on both ports; no answer
 send(500, os.urandom(14), None)
 send(4500, os.urandom(14), None)
@@ -279,10 +284,6 @@ send(500, hdr(2, 0, 40, 34, 0x08, 0, 36) + struct.pack('!BBH', 0, 0, 40) + b'\0'
 send(500, hdr(3, 0, 200, 34, 0x08, 0, 36) + struct.pack('!BBH', 0, 0x80, 8) + b'\0' * 4, 1)
 # a request for IKE SPIs gwd does not know: INVALID_IKE_SPI (4)
 send(4500, hdr(4, 5, 46, 37, 0x08, 0, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), 4)
-# the real SA, a wrong message ID: dropped silently
-send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid + 5, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
-# the real SA, the right message ID, an SK payload that does not decrypt
-send(4500, hdr(spi_i, spi_r, 46, 37, 0x08, mid, 28 + 29) + struct.pack('!BBH', 0, 0, 29) + os.urandom(25), None)
 print('bad input: all answered as expected')
 EOF
 
@@ -311,12 +312,14 @@ bad_input() {
 run_case() { # suite initiator(gwd|strongswan)
 	local suite=$1 who=$2 spi old new
 	pretty "$suite" "$who initiates"
+	# DPD: each side only probes a silent peer, so one side at a time:
+	# gwd probes when it initiates, strongSwan when it does.
 	if [[ $who == gwd ]]; then
-		write_gwd_conf "$suite" yes "hagw-test-psk"
-		write_swan_conf "$suite" none "hagw-test-psk"
+		write_gwd_conf "$suite" yes "hagw-test-psk" 2
+		write_swan_conf "$suite" none "hagw-test-psk" 0
 	else
-		write_gwd_conf "$suite" no "hagw-test-psk"
-		write_swan_conf "$suite" start "hagw-test-psk"
+		write_gwd_conf "$suite" no "hagw-test-psk" 0
+		write_swan_conf "$suite" start "hagw-test-psk" 2
 	fi
 	start_gwd
 	start_charon
@@ -366,14 +369,40 @@ run_case() { # suite initiator(gwd|strongswan)
 	[[ $(gwctl ike list | awk 'NR == 2 { print $11 }') == 1 ]]
 	pretty "$suite" "IKE SA rekeyed by strongSwan and by gwd, child SA kept"
 
-	# DPD: gwd checks liveness every 2 s of silence; strongSwan answers.
-	local dpd=$(ctr ike_dpd_sent)
-	wait_for 60 eval '(($(ctr ike_dpd_sent) > dpd))'
-	wait_for 20 eval '(($(ctr ike_exchange_timeouts) == 0))'
+	# DPD after 2 s of silence: sent by gwd and answered by strongSwan, or
+	# the other way round.
+	if [[ $who == gwd ]]; then
+		local dpd=$(ctr ike_dpd_sent)
+		wait_for 60 eval '(($(ctr ike_dpd_sent) > dpd + 1))'
+	else
+		local ans=$(ctr ike_dpd_answered)
+		wait_for 60 eval '(($(ctr ike_dpd_answered) > ans + 1))'
+	fi
+	(($(ctr ike_exchange_timeouts) == 0))
 	ike_up
-	pretty "$suite" "DPD sent and answered"
+	pretty "$suite" "DPD $([[ $who == gwd ]] && echo "sent by gwd, answered" || echo "from strongSwan answered by gwd")"
 
-	[[ $suite == aes256gcm16 && $who == strongswan ]] && bad_input
+	# RFC 6311: strongSwan announces IKEV2_MESSAGE_ID_SYNC_SUPPORTED only
+	# as the IKE initiator. Then gwd starts a sync, strongSwan answers, and
+	# the next exchange (a rekey) still goes through; else gwd refuses.
+	local ike_spi=$(gwctl ike list | awk 'NR == 2 { print $2 }')
+	if [[ $who == strongswan ]]; then
+		gwctl --json ike list | grep -q '"peer_msgid_sync":true'
+		local synced=$(grep -c 'message IDs synchronised' "$dir/gwd.log" || true)
+		gwctl msgid-sync "$ike_spi" >/dev/null
+		wait_for 30 eval '(($(grep -c "message IDs synchronised" "$dir/gwd.log") > synced))'
+		old=$(child_spi_in)
+		gwctl rekey "$old" >/dev/null
+		wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+		ping_both
+		pretty "$suite" "message-ID sync (RFC 6311) answered by strongSwan"
+	else
+		gwctl --json ike list | grep -q '"peer_msgid_sync":false'
+		! gwctl msgid-sync "$ike_spi" 2>/dev/null
+		pretty "$suite" "no message-ID sync: strongSwan did not announce it"
+	fi
+
+	[[ $suite == aes256gcm16 && $who == gwd ]] && bad_input # strongSwan sends no requests here
 
 	# Delete from strongSwan: everything goes on both sides (an initiating
 	# gwd comes back with new SAs, 5 s later).
