@@ -27,6 +27,7 @@ int cmd_keys(struct gwctl *c, int argc, char **argv);
 int cmd_ike(struct gwctl *c, int argc, char **argv);      /* ike.c */
 int cmd_rekey(struct gwctl *c, int argc, char **argv);
 int cmd_ikectl(struct gwctl *c, int argc, char **argv);
+void ike_status(struct gwctl *c);
 
 /* Human output helpers. */
 const char *fmt_age(uint64_t ms, char buf[32]);

@@ -89,6 +89,31 @@ static int ike_list(struct gwctl *c)
 	return 0;
 }
 
+/* gwctl status: one line (or one JSON object) about IKE. */
+void ike_status(struct gwctl *c)
+{
+	uint64_t est = sa_ctr_get(&c->t, CTR_ike_sa_established),
+		 req = sa_ctr_get(&c->t, CTR_ike_rekeys_requested),
+		 ok = sa_ctr_get(&c->t, CTR_ike_rekeys_succeeded),
+		 fail = sa_ctr_get(&c->t, CTR_ike_rekeys_failed),
+		 ans = sa_ctr_get(&c->t, CTR_ike_rekeys_answered);
+
+	if (c->json) {
+		json_obj_begin(&c->j, "ike");
+		json_u64(&c->j, "sas", atomic_load(&c->t.hdr->ike_count));
+		json_u64(&c->j, "established", est);
+		json_u64(&c->j, "rekeys_requested", req);
+		json_u64(&c->j, "rekeys_succeeded", ok);
+		json_u64(&c->j, "rekeys_failed", fail);
+		json_u64(&c->j, "rekeys_answered", ans);
+		json_obj_end(&c->j);
+		return;
+	}
+	printf("ike         %u SAs; %" PRIu64 " established; child rekeys %" PRIu64 " requested, %" PRIu64
+	       " succeeded, %" PRIu64 " failed, %" PRIu64 " answered\n",
+	       atomic_load(&c->t.hdr->ike_count), est, req, ok, fail, ans);
+}
+
 int cmd_ike(struct gwctl *c, int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "list"))

@@ -72,6 +72,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		json_u64(&c->j, "pid", gwd);
 		json_u64(&c->j, "uptime_ms", started && pid_alive(gwd) ? wall_ms() - started : 0);
 		json_obj_end(&c->j);
+		ike_status(c);
 		json_obj_end(&c->j);
 		json_done(&c->j);
 		return 0;
@@ -87,6 +88,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		       fmt_age(started ? wall_ms() - started : 0, age));
 	else
 		printf("gwd         not running\n");
+	ike_status(c);
 	return 0;
 }
 

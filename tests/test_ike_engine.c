@@ -516,6 +516,41 @@ static void test_msgid_sync(void **state)
 	assert_pair(NULL);
 }
 
+/* Child SA lifetimes: by time, then by packets (either way counts). */
+static void test_lifetimes(void **state)
+{
+	uint32_t s0, s1, s2;
+	int i;
+
+	peer_down(&A);
+	peer_up(&A, "a", ADDR_A, "psk = shared-secret\nlocal_ts = 10.1.0.0/24\nremote_ts = 10.2.0.0/24\n"
+				 "esp_proposals = chacha20poly1305-esn\ninitiator = yes\ndpd = 0\n"
+				 "child_lifetime = 20\nchild_life_packets = 1000\n");
+	establish();
+	assert_pair(&s0);
+	tick(19000);
+	assert_pair(&s1);
+	assert_int_equal(s0, s1);
+	tick(1100);
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_int_equal(ctr(&A, CTR_ike_lifetime_rekeys), 1);
+	/* 600 packets out and 400 in reach 1000: rekeyed long before 20 s */
+	i = sa_table_find_child_by_spi(&A.t, s1);
+	atomic_store(&A.t.child[i].ctr.tx_packets, 600);
+	atomic_store(&A.t.child[i].ctr.rx_packets, 399);
+	tick(500);
+	assert_pair(&s2);
+	assert_int_equal(s1, s2);
+	atomic_store(&A.t.child[i].ctr.rx_packets, 400);
+	tick(IKE_TICK_MS);
+	assert_pair(&s2);
+	assert_int_not_equal(s1, s2);
+	assert_int_equal(ctr(&A, CTR_ike_lifetime_rekeys), 2);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_requested), 2);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_succeeded), 2);
+}
+
 /* A restarted gwd takes its SAs over from the table and goes on. */
 static void test_restart_adopts(void **state)
 {
@@ -577,6 +612,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_and_half_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgid_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lifetimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 	};
