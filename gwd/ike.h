@@ -77,7 +77,12 @@ struct ike_child {
 	int want_delete;         /* queued: Delete when the window is free */
 	int rekey_reason;        /* counter to bump when it starts (-1: command) */
 	int pred;                /* IKE_CH_INBOUND: index of the SA it replaces */
+	uint64_t linger_until;   /* deleted: still receives until then */
 };
+
+/* After a Delete, an old SA still takes what the peer sent before it
+ * switched (its ESP path can lag behind its IKE path). */
+#define IKE_CHILD_LINGER_MS 2000
 
 struct ike_req {
 	int kind;                /* enum ike_req_kind */

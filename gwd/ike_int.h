@@ -38,6 +38,7 @@ void ike_start_delete_ike(struct ike *ike, struct ike_sa *sa);
 void ike_start_dpd(struct ike *ike, struct ike_sa *sa);
 void ike_start_msgid_sync(struct ike *ike, struct ike_sa *sa);
 void ike_child_drop(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
+void ike_child_retire(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
 void ike_child_promote(struct ike *ike, struct ike_sa *sa, int idx);
 
 #endif

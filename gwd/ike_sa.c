@@ -515,6 +515,11 @@ static void child_timers(struct ike *ike, struct ike_sa *sa)
 	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
 		struct ike_child *ch = &sa->child[i];
 
+		if (ch->linger_until) {
+			if (ike->now >= ch->linger_until)
+				ike_child_drop(ike, sa, ch);
+			continue;
+		}
 		if (ch->state == IKE_CH_INBOUND && ike_shm_child_packets(ike, ch) > 0) {
 			/* The peer uses the new SA: it is ours to send on too. */
 			ike_child_promote(ike, sa, i);

@@ -148,6 +148,19 @@ void ike_child_drop(struct ike *ike, struct ike_sa *sa, struct ike_child *ch)
 	CTR(ike, ike_child_deleted);
 }
 
+/* A deleted SA receives a little longer, then goes (ike_sa.c timers). */
+void ike_child_retire(struct ike *ike, struct ike_sa *sa, struct ike_child *ch)
+{
+	if (ch->state != IKE_CH_REKEYED) {
+		ch->state = IKE_CH_REKEYED;
+		ike_shm_child_state(ike, ch, SA_STATE_REKEYED);
+	}
+	ch->want_delete = 0;
+	ch->want_rekey = 0;
+	ch->linger_until = ike->now + IKE_CHILD_LINGER_MS;
+	(void)sa;
+}
+
 void ike_child_promote(struct ike *ike, struct ike_sa *sa, int idx)
 {
 	struct ike_child *ch = &sa->child[idx];
@@ -166,7 +179,8 @@ static int child_by_spi_out(struct ike_sa *sa, uint32_t spi)
 	int i;
 
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].state != IKE_CH_FREE && sa->child[i].spi_out == spi)
+		if (sa->child[i].state != IKE_CH_FREE && !sa->child[i].linger_until &&
+		    sa->child[i].spi_out == spi)
 			return i;
 	return -1;
 }
@@ -1161,7 +1175,7 @@ static void info_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 					ike_child_promote(ike, sa, x);
 			if (sa->req.kind == IKE_REQ_DELETE_CHILD && sa->req.child == j)
 				sa->req.child = -1;
-			ike_child_drop(ike, sa, &sa->child[j]);
+			ike_child_retire(ike, sa, &sa->child[j]);
 		}
 	}
 	ike_buf_init_chain(&in);
@@ -1218,7 +1232,7 @@ void ike_xchg_response(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 	case IKE_REQ_DELETE_CHILD:
 		ike_req_done(sa);
 		if (idx >= 0 && idx < IKE_MAX_CHILDREN && sa->child[idx].state != IKE_CH_FREE)
-			ike_child_drop(ike, sa, &sa->child[idx]);
+			ike_child_retire(ike, sa, &sa->child[idx]);
 		break;
 	case IKE_REQ_DELETE_IKE:
 		ike_req_done(sa);

@@ -256,9 +256,14 @@ static void test_child_rekey_both_ways(void **state)
 	assert_int_not_equal(s1, s2);
 	assert_int_equal(ctr(&B, CTR_ike_rekeys_succeeded), 1);
 	assert_int_equal(ctr(&A, CTR_ike_rekeys_answered), 1);
+	/* the deleted SAs still receive for a moment, then go */
+	assert_int_equal(atomic_load(&A.t.hdr->child_count), 3);
+	assert_int_equal(ike_rekey_child(&A.ike, s0), -EBUSY);
+	tick(IKE_CHILD_LINGER_MS + IKE_TICK_MS);
 	assert_int_equal(atomic_load(&A.t.hdr->child_count), 1);
 	assert_int_equal(atomic_load(&B.t.hdr->child_count), 1);
-	assert_int_equal(ike_rekey_child(&A.ike, 0x12345678), -ENOENT);
+	assert_int_equal(ike_rekey_child(&A.ike, s0), -ENOENT);
+	assert_int_equal(ctr(&A, CTR_ike_child_deleted), 2);
 }
 
 static void test_threshold_rekey(void **state)
