@@ -312,16 +312,108 @@ static struct ike_sa *init_duplicate(struct ike *ike, const struct ike_msg *m, u
 	return NULL;
 }
 
+/* What an acceptable request offered (IKE_SA_INIT, CREATE_CHILD_SA). */
+struct req_offer {
+	struct ike_choice ch;
+	const uint8_t *nonce, *pub; /* pub: NULL without a KE payload */
+	size_t nonce_len;
+	int old;                    /* Child SA rekey: the SA it replaces */
+	struct sa_ts l, r;          /* Child SA: narrowed selectors */
+};
+
+/* Maps an answer to the counter it bumps. */
+static void count_refusal(struct ike *ike, uint16_t n)
+{
+	switch (n) {
+	case IKE_N_NO_PROPOSAL_CHOSEN: CTR(ike, ike_no_proposal); break;
+	case IKE_N_INVALID_KE_PAYLOAD: CTR(ike, ike_invalid_ke); break;
+	case IKE_N_TS_UNACCEPTABLE: CTR(ike, ike_ts_unacceptable); break;
+	case IKE_N_INVALID_SYNTAX: CTR(ike, ike_drop_malformed); break;
+	default: break;
+	}
+}
+
+static const uint8_t *notify_data(uint16_t n, size_t *len)
+{
+	*len = n == IKE_N_INVALID_KE_PAYLOAD ? sizeof(invalid_ke_data) : 0;
+	return n == IKE_N_INVALID_KE_PAYLOAD ? invalid_ke_data : NULL;
+}
+
+/* 1.2 / 3.3: the checks of an IKE_SA_INIT request in order; 0 or the
+ * notify to answer with. */
+static uint16_t init_request_check(const struct ike_msg *m, const struct conf_ike_conn *conn,
+				   struct req_offer *o)
+{
+	const struct ike_pl *sapl = ike_msg_find(m, IKE_PL_SA);
+	int rc;
+
+	if (!sapl || nonce_get(m, &o->nonce, &o->nonce_len) < 0)
+		return IKE_N_INVALID_SYNTAX;
+	rc = ike_prop_select(sapl, IKE_PROTO_IKE, &conn->ike, IKE_DH_REQUIRE, &o->ch);
+	if (rc < 0)
+		return rc == -ENOENT ? IKE_N_NO_PROPOSAL_CHOSEN : IKE_N_INVALID_SYNTAX;
+	rc = ke_get(m, &o->pub);
+	if (rc == -ENOPROTOOPT)
+		return IKE_N_INVALID_KE_PAYLOAD; /* tells the group we want */
+	return rc < 0 ? IKE_N_INVALID_SYNTAX : 0;
+}
+
+/* A new responder SA for an acceptable IKE_SA_INIT, and its answer. */
+static void init_respond(struct ike *ike, struct ike_msg *m, const struct conf_ike_conn *conn,
+			 const struct req_offer *o, uint32_t src, uint16_t sport, int natt)
+{
+	static struct ike_buf b;
+	struct ike_sa *sa;
+
+	if (!(sa = ike_sa_new(ike, conn, 0))) {
+		log_warnx_rl("ike: no room for another IKE SA");
+		return;
+	}
+	sa->spi_i = m->hdr.spi_i;
+	sa->spi_r = ike_alloc_ike_spi(ike);
+	sa->peer_addr = src;
+	sa->peer_port = sport;
+	sa->natt = natt;
+	sa->enc = o->ch.enc;
+	memcpy(sa->ni, o->nonce, o->nonce_len);
+	sa->ni_len = o->nonce_len;
+	sa->nr_len = IKE_NONCE_LEN;
+	randombytes_buf(sa->nr, sa->nr_len);
+	ike_dh_keypair(sa->dh_priv, sa->dh_pub);
+	sa->init_req = dup_bytes(m->raw, m->raw_len);
+	sa->init_req_len = sa->init_req ? m->raw_len : 0;
+	if (derive_ike_keys(sa, o->pub) < 0 || !sa->init_req) {
+		CTR(ike, ike_drop_malformed);
+		ike_sa_destroy(ike, sa);
+		return;
+	}
+	check_natd(ike, sa, m, 0);
+	ike_buf_init_msg(&b, sa->spi_i, sa->spi_r, IKE_SA_INIT, IKE_FLAG_R, 0);
+	ike_prop_build_choice(&b, &o->ch, 0);
+	ike_buf_ke(&b, IKE_DH_X25519, sa->dh_pub, IKE_DH_LEN);
+	ike_buf_nonce(&b, sa->nr, sa->nr_len);
+	put_natd(&b, sa->spi_i, sa->spi_r, src, sport);
+	ike_buf_finish(&b);
+	if (b.err || !(sa->init_resp = dup_bytes(b.p, b.len))) {
+		ike_sa_destroy(ike, sa);
+		return;
+	}
+	sa->init_resp_len = b.len;
+	sa->msgid_in = 1;
+	sa->state = IKE_ST_INIT_SENT; /* so that set_state counts it half-open */
+	ike_set_state(ike, sa, IKE_ST_INIT_DONE);
+	ike_timer_arm(&sa->t, IKE_T_HALF_OPEN, ike->now + (uint64_t)ike->cfg->ike.half_open_s * 1000);
+	ike_send_response_plain(ike, sa, &b);
+}
+
 void ike_init_request(struct ike *ike, struct ike_msg *m, uint32_t src, uint16_t sport, int natt)
 {
 	const struct conf_ike_conn *conn;
-	const struct ike_pl *sapl;
-	struct ike_choice ch;
-	const uint8_t *ni, *pub;
-	size_t nilen;
+	struct req_offer o;
 	struct ike_sa *sa;
-	static struct ike_buf b;
-	int rc;
+	const uint8_t *d;
+	uint16_t err;
+	size_t dlen;
 
 	if (m->hdr.msgid != 0 || m->hdr.spi_r != 0 || !(m->hdr.flags & IKE_FLAG_I)) {
 		CTR(ike, ike_drop_malformed);
@@ -340,75 +432,14 @@ void ike_init_request(struct ike *ike, struct ike_msg *m, uint32_t src, uint16_t
 			     (src >> 16) & 255, (src >> 8) & 255, src & 255);
 		return;
 	}
-	if (!(sapl = ike_msg_find(m, IKE_PL_SA)) || nonce_get(m, &ni, &nilen) < 0) {
-		CTR(ike, ike_drop_malformed);
-		ike_send_plain_notify(ike, src, sport, natt, &m->hdr, 0, IKE_N_INVALID_SYNTAX, NULL, 0);
+	if ((err = init_request_check(m, conn, &o)) != 0) {
+		count_refusal(ike, err);
+		d = notify_data(err, &dlen);
+		ike_send_plain_notify(ike, src, sport, natt, &m->hdr, 0, err, d, dlen);
 		return;
 	}
-	if (!cookie_ok(ike, m, src, sport, natt, ni, nilen))
-		return;
-	rc = ike_prop_select(sapl, IKE_PROTO_IKE, &conn->ike, IKE_DH_REQUIRE, &ch);
-	if (rc < 0) {
-		sa_ctr_add(ike->table, rc == -ENOENT ? CTR_ike_no_proposal : CTR_ike_drop_malformed, 1);
-		ike_send_plain_notify(ike, src, sport, natt, &m->hdr, 0,
-				      rc == -ENOENT ? IKE_N_NO_PROPOSAL_CHOSEN : IKE_N_INVALID_SYNTAX,
-				      NULL, 0);
-		return;
-	}
-	rc = ke_get(m, &pub);
-	if (rc == -ENOPROTOOPT) {
-		/* 1.2: tell the initiator which group we want. */
-		CTR(ike, ike_invalid_ke);
-		ike_send_plain_notify(ike, src, sport, natt, &m->hdr, 0, IKE_N_INVALID_KE_PAYLOAD,
-				      invalid_ke_data, 2);
-		return;
-	}
-	if (rc < 0) {
-		CTR(ike, ike_drop_malformed);
-		ike_send_plain_notify(ike, src, sport, natt, &m->hdr, 0, IKE_N_INVALID_SYNTAX, NULL, 0);
-		return;
-	}
-	if (!(sa = ike_sa_new(ike, conn, 0))) {
-		log_warnx_rl("ike: no room for another IKE SA");
-		return;
-	}
-	sa->spi_i = m->hdr.spi_i;
-	sa->spi_r = ike_alloc_ike_spi(ike);
-	sa->peer_addr = src;
-	sa->peer_port = sport;
-	sa->natt = natt;
-	sa->enc = ch.enc;
-	memcpy(sa->ni, ni, nilen);
-	sa->ni_len = nilen;
-	sa->nr_len = IKE_NONCE_LEN;
-	randombytes_buf(sa->nr, sa->nr_len);
-	ike_dh_keypair(sa->dh_priv, sa->dh_pub);
-	if (derive_ike_keys(sa, pub) < 0) {
-		CTR(ike, ike_drop_malformed);
-		ike_sa_destroy(ike, sa);
-		return;
-	}
-	check_natd(ike, sa, m, 0);
-	sa->init_req = dup_bytes(m->raw, m->raw_len);
-	sa->init_req_len = sa->init_req ? m->raw_len : 0;
-
-	ike_buf_init_msg(&b, sa->spi_i, sa->spi_r, IKE_SA_INIT, IKE_FLAG_R, 0);
-	ike_prop_build_choice(&b, &ch, 0);
-	ike_buf_ke(&b, IKE_DH_X25519, sa->dh_pub, IKE_DH_LEN);
-	ike_buf_nonce(&b, sa->nr, sa->nr_len);
-	put_natd(&b, sa->spi_i, sa->spi_r, src, sport);
-	ike_buf_finish(&b);
-	if (b.err || !sa->init_req) {
-		ike_sa_destroy(ike, sa);
-		return;
-	}
-	sa->init_resp = dup_bytes(b.p, b.len);
-	sa->init_resp_len = sa->init_resp ? b.len : 0;
-	sa->msgid_in = 1;
-	sa->state = IKE_ST_INIT_SENT; /* so that set_state counts it half-open */
-	ike_set_state(ike, sa, IKE_ST_INIT_DONE);
-	ike_timer_arm(&sa->t, IKE_T_HALF_OPEN, ike->now + (uint64_t)ike->cfg->ike.half_open_s * 1000);
-	ike_send_response_plain(ike, sa, &b);
+	if (cookie_ok(ike, m, src, sport, natt, o.nonce, o.nonce_len))
+		init_respond(ike, m, conn, &o, src, sport, natt);
 }
 
 static void send_auth(struct ike *ike, struct ike_sa *sa)
@@ -521,40 +552,66 @@ static void established(struct ike *ike, struct ike_sa *sa)
 	ike_shm_write_ike(ike, sa);
 }
 
+/* 2.15: the peer signed its IKE_SA_INIT message, our nonce and its ID,
+ * and the ID must be the one we expect from this peer. Returns NULL or
+ * what was wrong. */
+static const char *auth_check(const struct ike_sa *sa, const struct ike_pl *id,
+			      const struct ike_pl *authpl, const uint8_t *msg, size_t msglen,
+			      const uint8_t *nonce, size_t nonce_len, const uint8_t *sk_p)
+{
+	const struct conf_ike_conn *c = sa->conn;
+	uint8_t want[IKE_PRF_LEN];
+	const uint8_t *ad;
+	size_t adlen;
+	uint8_t method;
+	int ok;
+
+	if (!id || !authpl || ike_pl_auth(authpl, &method, &ad, &adlen) < 0)
+		return "no ID or AUTH";
+	if (!id_matches(id, &c->remote_id))
+		return "unexpected identity";
+	if (method != IKE_AUTH_PSK || adlen != sizeof(want))
+		return "not a PSK AUTH";
+	ike_psk_auth(c->psk, c->psk_len, msg, msglen, nonce, nonce_len, sk_p, id->body, id->len, want);
+	ok = sodium_memcmp(ad, want, sizeof(want)) == 0;
+	sodium_memzero(want, sizeof(want));
+	return ok ? NULL : "wrong AUTH";
+}
+
+/* The first Child SA an IKE_AUTH request asks for: 0 or why not. */
+static uint16_t auth_child_check(const struct ike_sa *sa, const struct ike_msg *m,
+				 struct req_offer *o)
+{
+	const struct conf_ike_conn *c = sa->conn;
+	const struct ike_pl *sapl = ike_msg_find(m, IKE_PL_SA);
+
+	if (!sapl || ike_prop_select(sapl, IKE_PROTO_ESP, &c->esp, IKE_DH_IGNORE, &o->ch) < 0)
+		return IKE_N_NO_PROPOSAL_CHOSEN;
+	if (ts_narrow(m, &c->local_ts, &c->remote_ts, 1, &o->l, &o->r) < 0)
+		return IKE_N_TS_UNACCEPTABLE;
+	return 0;
+}
+
 static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct conf_ike_conn *c = sa->conn;
-	const struct ike_pl *idi = ike_msg_find(m, IKE_PL_IDI), *authpl = ike_msg_find(m, IKE_PL_AUTH);
-	const struct ike_pl *sapl = ike_msg_find(m, IKE_PL_SA);
 	static struct ike_buf in;
-	uint8_t idb[4 + CONF_ID_MAX], want[IKE_PRF_LEN], auth[IKE_PRF_LEN], km[IKE_CHILD_KEYMAT_LEN];
-	const uint8_t *ad;
-	size_t adlen, idl;
-	uint8_t method;
-	struct ike_choice ch;
-	struct sa_ts l, r;
-	uint16_t child_err = 0;
+	uint8_t idb[4 + CONF_ID_MAX], auth[IKE_PRF_LEN], km[IKE_CHILD_KEYMAT_LEN];
+	struct req_offer o;
+	const char *why;
+	uint16_t child_err;
 	uint32_t spi_in = 0;
+	size_t idl;
 
 	if (sa->state != IKE_ST_INIT_DONE) {
 		CTR(ike, ike_drop_malformed);
 		return;
 	}
-	if (!idi || !authpl || ike_pl_auth(authpl, &method, &ad, &adlen) < 0) {
-		CTR(ike, ike_drop_malformed);
-		ike_respond_notify(ike, sa, m, IKE_N_INVALID_SYNTAX, NULL, 0);
-		ike_set_state(ike, sa, IKE_ST_DEAD);
-		return;
-	}
-	/* 2.15: the initiator signed its IKE_SA_INIT request, our nonce and
-	 * its ID; the ID must also be the one we expect from this peer. */
-	ike_psk_auth(c->psk, c->psk_len, sa->init_req, sa->init_req_len, sa->nr, sa->nr_len,
-		     sa->keys.sk_pi, idi->body, idi->len, want);
-	if (!id_matches(idi, &c->remote_id) || method != IKE_AUTH_PSK || adlen != sizeof(want) ||
-	    sodium_memcmp(ad, want, sizeof(want)) != 0) {
+	why = auth_check(sa, ike_msg_find(m, IKE_PL_IDI), ike_msg_find(m, IKE_PL_AUTH), sa->init_req,
+			 sa->init_req_len, sa->nr, sa->nr_len, sa->keys.sk_pi);
+	if (why) {
 		CTR(ike, ike_auth_failed);
-		log_warnx("ike %s: peer authentication failed (%s)", c->name,
-			  !id_matches(idi, &c->remote_id) ? "unexpected identity" : "wrong AUTH");
+		log_warnx("ike %s: peer authentication failed (%s)", c->name, why);
 		/* 2.21.2: AUTHENTICATION_FAILED in the response; nothing installed. */
 		ike_respond_notify(ike, sa, m, IKE_N_AUTHENTICATION_FAILED, NULL, 0);
 		ike_set_state(ike, sa, IKE_ST_DEAD);
@@ -562,15 +619,9 @@ static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (ike_msg_notify(m, IKE_N_MSGID_SYNC_SUPPORTED))
 		sa->peer_msgid_sync = 1;
-	if (!sapl) {
-		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-	} else if (ike_prop_select(sapl, IKE_PROTO_ESP, &c->esp, IKE_DH_IGNORE, &ch) < 0) {
-		child_err = IKE_N_NO_PROPOSAL_CHOSEN;
-		CTR(ike, ike_no_proposal);
-	} else if (ts_narrow(m, &c->local_ts, &c->remote_ts, 1, &l, &r) < 0) {
-		child_err = IKE_N_TS_UNACCEPTABLE;
-		CTR(ike, ike_ts_unacceptable);
-	}
+	child_err = auth_child_check(sa, m, &o);
+	count_refusal(ike, child_err);
+	/* our AUTH signs the IKE_SA_INIT response, which established() frees */
 	idl = id_body(&c->local_id, idb);
 	ike_psk_auth(c->psk, c->psk_len, sa->init_resp, sa->init_resp_len, sa->ni, sa->ni_len,
 		     sa->keys.sk_pr, idb, idl, auth);
@@ -579,7 +630,8 @@ static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 	if (!child_err) {
 		spi_in = ike_alloc_child_spi(ike);
 		if (ike_child_keymat(sa->keys.sk_d, NULL, sa->ni, sa->ni_len, sa->nr, sa->nr_len, km) < 0 ||
-		    child_add(ike, sa, spi_in, (uint32_t)ch.spi, &ch, &l, &r, km, 0, IKE_CH_INSTALLED) < 0)
+		    child_add(ike, sa, spi_in, (uint32_t)o.ch.spi, &o.ch, &o.l, &o.r, km, 0,
+			      IKE_CH_INSTALLED) < 0)
 			child_err = IKE_N_TEMPORARY_FAILURE;
 		sodium_memzero(km, sizeof(km));
 	}
@@ -590,9 +642,9 @@ static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 		log_warnx("ike %s: no Child SA: %s", c->name, ike_notify_name(child_err));
 		ike_buf_notify(&in, 0, NULL, 0, child_err, NULL, 0);
 	} else {
-		ike_prop_build_choice(&in, &ch, spi_in);
-		ike_buf_ts(&in, IKE_PL_TSI, &r);
-		ike_buf_ts(&in, IKE_PL_TSR, &l);
+		ike_prop_build_choice(&in, &o.ch, spi_in);
+		ike_buf_ts(&in, IKE_PL_TSI, &o.r);
+		ike_buf_ts(&in, IKE_PL_TSR, &o.l);
 	}
 	ike_buf_notify(&in, 0, NULL, 0, IKE_N_MSGID_SYNC_SUPPORTED, NULL, 0);
 	ike_send_response(ike, sa, m, &in, 1);
@@ -601,33 +653,22 @@ static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 static void auth_response(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct conf_ike_conn *c = sa->conn;
-	const struct ike_pl *idr = ike_msg_find(m, IKE_PL_IDR), *authpl = ike_msg_find(m, IKE_PL_AUTH);
 	const struct ike_pl *sapl = ike_msg_find(m, IKE_PL_SA);
-	uint8_t want[IKE_PRF_LEN], km[IKE_CHILD_KEYMAT_LEN];
-	const uint8_t *ad;
-	size_t adlen;
-	uint8_t method;
+	uint8_t km[IKE_CHILD_KEYMAT_LEN];
 	struct ike_choice ch;
 	struct sa_ts l, r;
 	uint16_t err = ike_msg_error(m);
+	const char *why;
 
 	ike_req_done(sa);
-	if (!idr || !authpl || ike_pl_auth(authpl, &method, &ad, &adlen) < 0) {
-		if (err == IKE_N_AUTHENTICATION_FAILED)
-			CTR(ike, ike_auth_failed);
-		else
-			CTR(ike, ike_drop_malformed);
-		log_warnx("ike %s: IKE_AUTH refused: %s", c->name, err ? ike_notify_name(err) : "no AUTH");
-		ike_set_state(ike, sa, IKE_ST_DEAD);
-		return;
-	}
-	ike_psk_auth(c->psk, c->psk_len, sa->init_resp, sa->init_resp_len, sa->ni, sa->ni_len,
-		     sa->keys.sk_pr, idr->body, idr->len, want);
-	if (!id_matches(idr, &c->remote_id) || method != IKE_AUTH_PSK || adlen != sizeof(want) ||
-	    sodium_memcmp(ad, want, sizeof(want)) != 0) {
+	why = auth_check(sa, ike_msg_find(m, IKE_PL_IDR), ike_msg_find(m, IKE_PL_AUTH), sa->init_resp,
+			 sa->init_resp_len, sa->ni, sa->ni_len, sa->keys.sk_pr);
+	if (why) {
+		/* refused by the peer (AUTHENTICATION_FAILED), or the peer
+		 * failed ours: either way nothing is installed */
 		CTR(ike, ike_auth_failed);
-		log_warnx("ike %s: responder authentication failed (%s)", c->name,
-			  !id_matches(idr, &c->remote_id) ? "unexpected identity" : "wrong AUTH");
+		log_warnx("ike %s: IKE_AUTH failed: %s", c->name,
+			  err ? ike_notify_name(err) : why);
 		ike_set_state(ike, sa, IKE_ST_DEAD);
 		return;
 	}
@@ -636,7 +677,7 @@ static void auth_response(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 	CTR(ike, ike_sa_established);
 	established(ike, sa);
 	if (err || !sapl) {
-		sa_ctr_add(ike->table, err == IKE_N_TS_UNACCEPTABLE ? CTR_ike_ts_unacceptable : CTR_ike_no_proposal, 1);
+		count_refusal(ike, err ? err : IKE_N_NO_PROPOSAL_CHOSEN);
 		log_warnx("ike %s: IKE SA up without a Child SA: %s", c->name,
 			  err ? ike_notify_name(err) : "no SA payload");
 		return;
@@ -749,101 +790,97 @@ out:
 	sodium_memzero(&q, sizeof(q));
 }
 
-static void rekey_child_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m,
-				const struct ike_pl *sapl)
+/* 1.3.3: the checks of a Child SA rekey request in order; 0 or the
+ * notify to answer with. */
+static uint16_t rekey_child_check(struct ike_sa *sa, const struct ike_msg *m,
+				  const struct ike_pl *sapl, struct req_offer *o)
 {
 	const struct conf_ike_conn *c = sa->conn;
 	const struct ike_pl *rk = ike_msg_notify(m, IKE_N_REKEY_SA);
-	static struct ike_buf in;
 	struct ike_notify_pl n;
-	uint8_t nr[IKE_NONCE_LEN], priv[IKE_DH_LEN], pub_ours[IKE_DH_LEN], shared[IKE_DH_LEN];
-	uint8_t km[IKE_CHILD_KEYMAT_LEN];
-	const uint8_t *ni, *pub = NULL;
-	size_t nilen;
-	struct ike_choice ch;
-	struct sa_ts l, r;
-	uint32_t spi_in;
-	int old, rc, idx;
+	int rc;
 
-	if (!rk) {
-		/* Only rekeys: one Child SA per connection. */
-		ike_respond_notify(ike, sa, m, IKE_N_NO_ADDITIONAL_SAS, NULL, 0);
-		return;
-	}
+	if (!rk)
+		return IKE_N_NO_ADDITIONAL_SAS; /* only rekeys: one Child SA per conn */
 	if (ike_pl_notify(rk, &n) < 0 || n.proto != IKE_PROTO_ESP || n.spi_size != 4 ||
-	    nonce_get(m, &ni, &nilen) < 0) {
-		CTR(ike, ike_drop_malformed);
-		ike_respond_notify(ike, sa, m, IKE_N_INVALID_SYNTAX, NULL, 0);
-		return;
-	}
-	old = child_by_spi_out(sa, ike_get32(n.spi));
-	if (old < 0 || sa->child[old].state != IKE_CH_INSTALLED) {
-		uint8_t spi[4];
-
-		memcpy(spi, n.spi, 4);
-		log_warnx("ike %s: peer rekeys unknown child SA 0x%08x", c->name, ike_get32(spi));
-		ike_respond_notify(ike, sa, m, IKE_N_CHILD_SA_NOT_FOUND, NULL, 0);
-		return;
-	}
-	if (sa->req.kind == IKE_REQ_REKEY_CHILD && sa->req.child == old) {
-		/* 2.25: we are rekeying it ourselves. */
-		ike_respond_notify(ike, sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0);
-		return;
-	}
-	rc = ke_get(m, &pub);
-	if (rc == -ENOPROTOOPT) {
-		CTR(ike, ike_invalid_ke);
-		ike_respond_notify(ike, sa, m, IKE_N_INVALID_KE_PAYLOAD, invalid_ke_data, 2);
-		return;
-	}
-	if (rc == -EINVAL) {
-		CTR(ike, ike_drop_malformed);
-		ike_respond_notify(ike, sa, m, IKE_N_INVALID_SYNTAX, NULL, 0);
-		return;
-	}
+	    nonce_get(m, &o->nonce, &o->nonce_len) < 0)
+		return IKE_N_INVALID_SYNTAX;
+	o->old = child_by_spi_out(sa, ike_get32(n.spi));
+	if (o->old < 0 || sa->child[o->old].state != IKE_CH_INSTALLED)
+		return IKE_N_CHILD_SA_NOT_FOUND;
+	if (sa->req.kind == IKE_REQ_REKEY_CHILD && sa->req.child == o->old)
+		return IKE_N_TEMPORARY_FAILURE; /* 2.25: we are rekeying it ourselves */
+	rc = ke_get(m, &o->pub);
+	if (rc == -ENOPROTOOPT)
+		return IKE_N_INVALID_KE_PAYLOAD;
+	if (rc == -EINVAL)
+		return IKE_N_INVALID_SYNTAX;
 	if (rc < 0)
-		pub = NULL;
-	if (ike_prop_select(sapl, IKE_PROTO_ESP, &c->esp, pub ? IKE_DH_REQUIRE : IKE_DH_FORBID, &ch) < 0) {
-		CTR(ike, ike_no_proposal);
-		ike_respond_notify(ike, sa, m, IKE_N_NO_PROPOSAL_CHOSEN, NULL, 0);
-		return;
-	}
-	if (ts_narrow(m, &c->local_ts, &c->remote_ts, 1, &l, &r) < 0) {
-		CTR(ike, ike_ts_unacceptable);
-		ike_respond_notify(ike, sa, m, IKE_N_TS_UNACCEPTABLE, NULL, 0);
-		return;
-	}
+		o->pub = NULL;
+	/* PFS if and only if the peer sent a KE (1.3.1) */
+	if (ike_prop_select(sapl, IKE_PROTO_ESP, &c->esp, o->pub ? IKE_DH_REQUIRE : IKE_DH_FORBID,
+			    &o->ch) < 0)
+		return IKE_N_NO_PROPOSAL_CHOSEN;
+	if (ts_narrow(m, &c->local_ts, &c->remote_ts, 1, &o->l, &o->r) < 0)
+		return IKE_N_TS_UNACCEPTABLE;
+	return 0;
+}
+
+/* Installs the new SA (receive-only until the peer switches) and answers. */
+static uint16_t rekey_child_answer(struct ike *ike, struct ike_sa *sa, const struct ike_msg *m,
+				   const struct req_offer *o)
+{
+	static struct ike_buf in;
+	uint8_t nr[IKE_NONCE_LEN], priv[IKE_DH_LEN], pub[IKE_DH_LEN], shared[IKE_DH_LEN];
+	uint8_t km[IKE_CHILD_KEYMAT_LEN];
+	uint32_t spi_in = ike_alloc_child_spi(ike);
+	int rc = 0, idx;
+
 	randombytes_buf(nr, sizeof(nr));
-	if (pub) {
-		ike_dh_keypair(priv, pub_ours);
-		if (ike_dh_shared(priv, pub, IKE_DH_LEN, shared) < 0) {
-			ike_respond_notify(ike, sa, m, IKE_N_INVALID_SYNTAX, NULL, 0);
-			return;
-		}
+	if (o->pub) {
+		ike_dh_keypair(priv, pub);
+		rc = ike_dh_shared(priv, o->pub, IKE_DH_LEN, shared);
 	}
-	spi_in = ike_alloc_child_spi(ike);
-	rc = ike_child_keymat(sa->keys.sk_d, pub ? shared : NULL, ni, nilen, nr, sizeof(nr), km);
-	/* The new SA only receives until the peer shows it switched (its
-	 * Delete of the old one, or traffic on the new). */
-	idx = rc < 0 ? rc : child_add(ike, sa, spi_in, (uint32_t)ch.spi, &ch, &l, &r, km, 0,
-				      IKE_CH_INBOUND);
+	if (rc == 0)
+		rc = ike_child_keymat(sa->keys.sk_d, o->pub ? shared : NULL, o->nonce, o->nonce_len,
+				      nr, sizeof(nr), km);
+	idx = rc < 0 ? rc : child_add(ike, sa, spi_in, (uint32_t)o->ch.spi, &o->ch, &o->l, &o->r,
+				      km, 0, IKE_CH_INBOUND);
 	sodium_memzero(km, sizeof(km));
 	sodium_memzero(shared, sizeof(shared));
 	sodium_memzero(priv, sizeof(priv));
-	if (idx < 0) {
-		ike_respond_notify(ike, sa, m, IKE_N_TEMPORARY_FAILURE, NULL, 0);
-		return;
-	}
-	sa->child[idx].pred = old;
+	if (idx < 0)
+		return IKE_N_TEMPORARY_FAILURE;
+	sa->child[idx].pred = o->old;
 	CTR(ike, ike_rekeys_answered);
 	ike_buf_init_chain(&in);
-	ike_prop_build_choice(&in, &ch, spi_in);
+	ike_prop_build_choice(&in, &o->ch, spi_in);
 	ike_buf_nonce(&in, nr, sizeof(nr));
-	if (pub)
-		ike_buf_ke(&in, IKE_DH_X25519, pub_ours, IKE_DH_LEN);
-	ike_buf_ts(&in, IKE_PL_TSI, &r);
-	ike_buf_ts(&in, IKE_PL_TSR, &l);
+	if (o->pub)
+		ike_buf_ke(&in, IKE_DH_X25519, pub, IKE_DH_LEN);
+	ike_buf_ts(&in, IKE_PL_TSI, &o->r);
+	ike_buf_ts(&in, IKE_PL_TSR, &o->l);
 	ike_send_response(ike, sa, m, &in, 1);
+	return 0;
+}
+
+static void rekey_child_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m,
+				const struct ike_pl *sapl)
+{
+	struct req_offer o;
+	const uint8_t *d;
+	uint16_t err;
+	size_t dlen;
+
+	if ((err = rekey_child_check(sa, m, sapl, &o)) == 0)
+		err = rekey_child_answer(ike, sa, m, &o);
+	if (!err)
+		return;
+	count_refusal(ike, err);
+	if (err == IKE_N_CHILD_SA_NOT_FOUND)
+		log_warnx("ike %s: peer rekeys a child SA we do not have", sa->conn->name);
+	d = notify_data(err, &dlen);
+	ike_respond_notify(ike, sa, m, err, d, dlen);
 }
 
 /* --- CREATE_CHILD_SA: IKE SA rekey (1.3.2, 2.18) --- */
