@@ -592,6 +592,25 @@ static uint16_t auth_child_check(const struct ike_sa *sa, const struct ike_msg *
 	return 0;
 }
 
+/* 2.4: INITIAL_CONTACT says the peer kept no state: every other IKE SA
+ * with it (same conn, so same identity) is stale and goes, with its
+ * Child SAs, before they can shadow the new ones. */
+static void initial_contact(struct ike *ike, struct ike_sa *sa)
+{
+	unsigned i;
+
+	for (i = 0; i < ike->cap; i++) {
+		struct ike_sa *o = &ike->sas[i];
+
+		if (!o->used || o == sa || o->conn != sa->conn || o->state == IKE_ST_INIT_SENT ||
+		    o->state == IKE_ST_INIT_DONE || o->state == IKE_ST_AUTH_SENT)
+			continue;
+		log_info("ike %s [%016llx_i %016llx_r]: replaced (INITIAL_CONTACT)", o->conn->name,
+			 (unsigned long long)o->spi_i, (unsigned long long)o->spi_r);
+		ike_sa_destroy(ike, o);
+	}
+}
+
 static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 {
 	const struct conf_ike_conn *c = sa->conn;
@@ -619,6 +638,8 @@ static void auth_request(struct ike *ike, struct ike_sa *sa, struct ike_msg *m)
 	}
 	if (ike_msg_notify(m, IKE_N_MSGID_SYNC_SUPPORTED))
 		sa->peer_msgid_sync = 1;
+	if (ike_msg_notify(m, IKE_N_INITIAL_CONTACT))
+		initial_contact(ike, sa);
 	child_err = auth_child_check(sa, m, &o);
 	count_refusal(ike, child_err);
 	/* our AUTH signs the IKE_SA_INIT response, which established() frees */

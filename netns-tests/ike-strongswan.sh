@@ -404,6 +404,20 @@ run_case() { # suite initiator(gwd|strongswan)
 
 	[[ $suite == aes256gcm16 && $who == gwd ]] && bad_input # strongSwan sends no requests here
 
+	# strongSwan crashes (no Delete) and comes back with INITIAL_CONTACT:
+	# gwd replaces the stale SAs at once instead of waiting for DPD.
+	if [[ $who == strongswan ]]; then
+		old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
+		kill -9 $charon_pid
+		wait $charon_pid 2>/dev/null || true
+		start_charon
+		wait_for 100 eval '! gwctl ike list | grep -q "$old" && (($(gwctl ike list | wc -l) == 2)) &&
+			(($(child_count) == 1)) && ss_child_up'
+		(($(gwctl sa list | wc -l) == 2))
+		ping_both
+		pretty "$suite" "strongSwan restarted: INITIAL_CONTACT replaced the stale SAs"
+	fi
+
 	# Delete from strongSwan: everything goes on both sides (an initiating
 	# gwd comes back with new SAs, 5 s later).
 	old=$(gwctl ike list | awk 'NR == 2 { print $2 }')

@@ -590,6 +590,22 @@ static void test_restart_adopts(void **state)
 	assert_int_equal(ctr(&A, CTR_ike_decrypt_failed) + ctr(&B, CTR_ike_decrypt_failed), 0);
 }
 
+/* A peer that lost its state comes back with INITIAL_CONTACT: the stale
+ * IKE SA and Child SA go, only the new pair is left. */
+static void test_initial_contact(void **state)
+{
+	establish();
+	assert_pair(NULL);
+	peer_down(&A);
+	peer_up(&A, "a", ADDR_A, conn_a);
+	atomic_store(&A.t.hdr->role, SA_ROLE_ACTIVE);
+	tick(IKE_TICK_MS);
+	assert_int_equal(ctr(&B, CTR_ike_sa_established), 2);
+	assert_int_equal(atomic_load(&B.t.hdr->ike_count), 1);
+	assert_int_equal(atomic_load(&B.t.hdr->child_count), 1);
+	assert_pair(NULL);
+}
+
 /* A member that is STANDBY sends nothing, not even its initiation. */
 static void test_standby_silent(void **state)
 {
@@ -620,6 +636,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lifetimes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
