@@ -2,7 +2,9 @@
 #
 #   make            build every program into build/bin/
 #   make deps       install the Debian packages the build and the tests need (root)
-#   make check      unit tests (cmocka) and netns tests (root); SANITIZE=1 for ASan+UBSan
+#   make check      unit tests (cmocka), netns tests (root), each fuzz harness
+#                   for CHECK_FUZZ_SECONDS; SANITIZE=1 for ASan+UBSan
+#   make fuzz       FUZZ_SECONDS=N: every libFuzzer harness for N seconds
 #   make demo       set up, run and tear down the lab (root)
 #   make bench      run the benchmarks under bench/ (root)
 #   V=1             show the full compiler command lines
@@ -21,6 +23,14 @@ LDFLAGS += -fsanitize=address,undefined
 BUILD   := build-san
 endif
 
+# Fuzzing: clang with libFuzzer; `make fuzz` sets this itself.
+ifeq ($(FUZZ),1)
+CC      := clang
+CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=fuzzer,address,undefined
+BUILD   := build-fuzz
+endif
+
 ifeq ($(V),1)
 Q :=
 else
@@ -36,6 +46,9 @@ BINS    := $(PROGS:%=$(BUILD)/bin/%)
 PROGLIBS := $(PROGS:%=$(BUILD)/lib/lib%.a)
 TEST_SRC := $(wildcard tests/test_*.c)
 TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+FUZZERS := $(patsubst fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 10
+CHECK_FUZZ_SECONDS ?= 10
 
 all: $(BINS)
 
@@ -66,7 +79,20 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(PROGLIBS) $(COMMON_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(PROGLIBS) $(COMMON_LIB) $(LDLIBS) -lcmocka
 
+$(BUILD)/fuzz/%: $(BUILD)/obj/fuzz/%.o $(PROGLIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(PROGLIBS) $(COMMON_LIB) $(LDLIBS)
+
 tests: $(TESTS)
+
+fuzzers: $(FUZZERS)
+
+# make fuzz FUZZ_SECONDS=N: build every harness with clang and run each for
+# N seconds; fails on any crash, leak or sanitizer report.
+fuzz:
+	$(MAKE) --no-print-directory FUZZ=1 fuzzers
+	BUILD=build-fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh
 
 unit: $(TESTS)
 	@fail=0; for t in $(TESTS); do echo "== $$t"; $$t || fail=1; done; \
@@ -78,20 +104,24 @@ netns: $(BINS)
 check: all tests
 	$(MAKE) --no-print-directory unit
 	$(MAKE) --no-print-directory netns
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 demo: all
 	BUILD=$(BUILD) examples/lab.sh demo
 
+# The benchmarks measure peers (strongSwan, wireguard-go) in the same run;
+# their packages are listed in bench/packages.txt and installed here.
 bench: all
+	DEPS_EXTRA="$$(grep -v '^#' bench/packages.txt | tr '\n' ' ')" ./scripts/deps.sh
 	@for b in bench/*.sh; do echo "== $$b"; BUILD=$(BUILD) $$b || exit 1; done
 
 deps:
 	./scripts/deps.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
-.PHONY: all tests unit netns check demo bench deps clean
+.PHONY: all tests unit netns check demo bench deps clean fuzz fuzzers
 .SECONDARY:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -81,5 +81,31 @@ void conf_ike_free(struct config *c);
 int conf_ike_suites_parse(const char *text, int esp, struct ike_suites *s, const char **why);
 const struct conf_ike_conn *conf_ike_conn_by_peer(const struct conf_ike *c, uint32_t addr);
 const struct conf_ike_conn *conf_ike_conn_by_name(const struct conf_ike *c, const char *name);
+/* [sync]: syncd (conf_sync.c, docs/syncd.md). Absent: syncd refuses to run. */
+#define CONF_SYNC_PSK_LEN 32
+struct conf_sync {
+	int      present;            /* the section was in the file */
+	int      line;               /* its first key, for errors found in check */
+	uint32_t local_addr;         /* sync link address of this member */
+	uint32_t peer_addr;          /* sync link address of the other member */
+	uint16_t port;               /* TCP port, both ends */
+	uint8_t  psk[CONF_SYNC_PSK_LEN];
+	int      have_psk;
+	char     psk_file[256];
+	int      psk_file_line;
+	uint32_t interval_ms;        /* counter sync interval (default 100) */
+	uint32_t scan_ms;            /* table scan period (default interval/4) */
+	uint32_t packet_threshold;   /* early counter update (default 1024) */
+	uint32_t m_window;           /* intervals behind M (default 16) */
+	uint32_t heartbeat_ms;       /* default 200 */
+	uint32_t timeout_ms;         /* silence that drops the link (default 1000) */
+	uint32_t backoff_min_ms;     /* reconnect backoff (default 100) */
+	uint32_t backoff_max_ms;     /* (default 5000) */
+	uint32_t send_queue;         /* bytes queued per peer (default 4 MiB) */
+};
+
+int conf_sync_set(struct config *c, const char *name, int line, const char *key,
+		  const char *val, const char **why);
+int conf_sync_check(struct config *c, const char **why, int *line);
 
 #endif

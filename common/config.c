@@ -31,6 +31,7 @@ static const struct section_kind section_kinds[] = {
 	{ "sa", 1, sa_set, sa_check },
 	{ "ike", 0, conf_ike_set, NULL },
 	{ "conn", 1, conf_conn_set, conf_ike_check },
+	{ "sync", 0, conf_sync_set, conf_sync_check },
 };
 
 struct parse_ctx {
@@ -38,6 +39,7 @@ struct parse_ctx {
 	struct conf_err *err;
 	const char *file;
 	int line;          /* counted by our reader: inih does not pass it */
+	int section_line;  /* where the current [section] header is */
 	int failed;
 	int too_long;
 	const char *text;  /* for config_load_string */
@@ -211,6 +213,7 @@ static void gateway_defaults(struct conf_gateway *g)
 	snprintf(g->name, sizeof(g->name), "gw");
 	snprintf(g->tun, sizeof(g->tun), "hagw0");
 	g->tun_mtu = 1400;
+	g->tun_txqlen = 4096;
 	g->port = 4500;
 	g->child_capacity = 1024;
 	g->ike_capacity = 256;
@@ -222,6 +225,8 @@ static void gateway_defaults(struct conf_gateway *g)
 	g->pool_size = 4096;
 	g->standalone = 1;
 	g->anti_replay = 1;
+	g->udp_offload = 1;
+	g->tun_offload = 1;
 }
 
 static int gateway_set(struct config *c, const char *name, int line, const char *key,
@@ -238,6 +243,8 @@ static int gateway_set(struct config *c, const char *name, int line, const char 
 		return conf_parse_str(v, g->tun, sizeof(g->tun), why);
 	if (!strcmp(key, "mtu"))
 		return conf_parse_u32(v, 576, 9000, &g->tun_mtu, why);
+	if (!strcmp(key, "tun_queue"))
+		return conf_parse_u32(v, 16, 1u << 20, &g->tun_txqlen, why);
 	if (!strcmp(key, "local"))
 		return conf_parse_addr(v, &g->local_addr, why);
 	if (!strcmp(key, "port")) {
@@ -275,6 +282,10 @@ static int gateway_set(struct config *c, const char *name, int line, const char 
 		return conf_parse_bool(v, &g->standalone, why);
 	if (!strcmp(key, "anti_replay"))
 		return conf_parse_bool(v, &g->anti_replay, why);
+	if (!strcmp(key, "udp_offload"))
+		return conf_parse_bool(v, &g->udp_offload, why);
+	if (!strcmp(key, "tun_offload"))
+		return conf_parse_bool(v, &g->tun_offload, why);
 	*why = "unknown key";
 	return -2;
 }
@@ -401,7 +412,7 @@ static int sa_check(struct config *c, const char **why, int *line)
 
 		*line = s->line;
 		if (!s->spi_in || !s->spi_out) {
-			*why = "SA needs spi_in and spi_out";
+			*why = !s->spi_in ? "SA needs spi_in" : "SA needs spi_out";
 			return -1;
 		}
 		if (!s->alg) {
@@ -476,7 +487,7 @@ static int ini_cb(void *user, const char *section, const char *key, const char *
 			   section);
 		return 0;
 	}
-	rc = k->set(p->c, name, p->line, key, val, &why);
+	rc = k->set(p->c, name, p->section_line, key, val, &why);
 	if (rc == -2)
 		conf_error(p, p->line, why, key);
 	else if (rc < 0)
@@ -485,6 +496,13 @@ static int ini_cb(void *user, const char *section, const char *key, const char *
 }
 
 /* Our reader counts lines, since the inih Debian ships does not pass them. */
+static void note_section(struct parse_ctx *p, const char *line)
+{
+	line += strspn(line, " \t");
+	if (*line == '[')
+		p->section_line = p->line;
+}
+
 static char *reader_file(char *str, int num, void *stream)
 {
 	struct parse_ctx *p = stream;
@@ -494,6 +512,7 @@ static char *reader_file(char *str, int num, void *stream)
 		size_t n = strlen(r);
 
 		p->line++;
+		note_section(p, r);
 		if (n == (size_t)num - 1 && r[n - 1] != '\n' && !feof(p->fp)) {
 			int ch;
 
@@ -523,6 +542,7 @@ static char *reader_string(char *str, int num, void *stream)
 	memcpy(str, p->text, n);
 	str[n] = '\n';
 	str[n + 1] = '\0';
+	note_section(p, str);
 	p->text += strcspn(p->text, "\n");
 	if (*p->text == '\n')
 		p->text++;

@@ -25,6 +25,7 @@ struct conf_gateway {
 	char     name[32];
 	char     tun[16];            /* TUN device name */
 	uint32_t tun_mtu;
+	uint32_t tun_txqlen;         /* kernel queue in front of our reads */
 	uint32_t local_addr;         /* outer address (the VIP in a cluster) */
 	uint16_t port;               /* UDP port for ESP-in-UDP and IKE */
 	char     shm[64];            /* POSIX shm name of the SA table */
@@ -38,6 +39,8 @@ struct conf_gateway {
 	uint32_t pool_size;          /* preallocated packet buffers */
 	int      standalone;         /* 1: not in a cluster; ACTIVE at start */
 	int      anti_replay;        /* 0: accept any sequence (comparison peer) */
+	int      udp_offload;        /* UDP GSO on send, GRO on receive */
+	int      tun_offload;        /* IFF_VNET_HDR: coalesced TCP to the TUN */
 };
 
 struct conf_sa {
@@ -65,6 +68,7 @@ struct config {
 	uint32_t n_sas;
 	/* Sections of the other daemons (conf_sections.h) follow here. */
 	struct conf_ike ike;         /* [ike] and [conn NAME] (conf_ike.c) */
+	struct conf_sync sync;
 };
 
 /* Where a parse error is reported. */

@@ -35,6 +35,29 @@
 	X(tun_reads)              /* wakeups of the TUN reader */            \
 	X(udp_reads)              /* recvmmsg calls that returned data */    \
 	X(udp_sends)              /* sendmmsg calls */                       \
+	/* syncd (docs/syncd.md): each closes the link unless it says not */ \
+	X(sync_refused_auth)      /* peer could not prove the PSK */         \
+	X(sync_refused_addr)      /* connection not from the [sync] peer */  \
+	X(sync_refused_busy)      /* too many handshakes at once */          \
+	X(sync_drop_handshake)    /* bad magic, early close, timeout */      \
+	X(sync_drop_auth)         /* frame failed its AEAD tag */            \
+	X(sync_drop_oversize)     /* frame length over the limit */          \
+	X(sync_drop_malformed)    /* msgpack of the wrong shape */           \
+	X(sync_drop_version)      /* protocol or layout version mismatch */  \
+	X(sync_drop_unknown_type) /* skipped, link stays up */               \
+	X(sync_drop_not_active)   /* state from a peer not ACTIVE (kept) */  \
+	X(sync_drop_frozen)       /* state while sync_frozen (kept) */       \
+	X(sync_drop_unknown_sa)   /* delete/update for an SA we lack (kept) */ \
+	X(sync_drop_backwards)    /* counter or msgid went down (kept) */    \
+	X(sync_drop_table_full)   /* no free slot for an add (kept) */       \
+	X(sync_drop_bad_record)   /* add with impossible content (kept) */   \
+	X(sync_link_timeout)      /* peer silent past timeout_ms */          \
+	/* gwd offloads (docs/offload.md) */                                  \
+	X(udp_gso_msgs)           /* sent messages of several datagrams */   \
+	X(udp_gro_msgs)           /* messages received with UDP GRO */       \
+	X(tun_gro_writes)         /* TUN writes of several TCP segments */   \
+	X(drop_tun_offload)       /* TUN packet with GSO we cannot cut */    \
+	X(tun_tso_reads)          /* TUN reads of a TSO packet (cut here) */ \
 	/* ike: gwd's IKEv2 (gwd/ike_*.c) */                                  \
 	X(ike_rx)                 /* IKE messages received (500 and 4500) */ \
 	X(ike_tx)                 /* IKE messages sent, retransmits too */   \

@@ -78,6 +78,14 @@ void esp_key_wipe(struct esp_key *k);
 uint64_t esp_iv_make(uint32_t member_id, uint32_t activation, uint64_t seq);
 int esp_iv_exhausted(uint32_t activation, uint64_t seq);
 
+/* The last sequence number an SA may use. RFC 4303 3.3.3: the counter
+ * never wraps; 2^32 - 1 without ESN. With ESN RFC 4304 allows 2^64 - 1, but
+ * the IV carries 48 bits of the counter, which is the tighter limit. */
+static inline uint64_t esp_seq_ceiling(int esn)
+{
+	return esn ? ESP_IV_MAX_SEQ : UINT32_MAX;
+}
+
 /* Encapsulates in place. The inner packet (inner_len bytes) is already at
  * buf + ESP_PAYLOAD_OFF; the header, trailer and ICV are written around
  * it. Returns the ESP packet length or ESP_ENOSPACE if cap is too small. */

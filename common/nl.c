@@ -49,7 +49,7 @@ int nl_link_index(const char *ifname)
 	return idx ? (int)idx : -ENODEV;
 }
 
-int nl_link_up(int ifindex, uint32_t mtu)
+int nl_link_up(int ifindex, uint32_t mtu, uint32_t txqlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -63,6 +63,8 @@ int nl_link_up(int ifindex, uint32_t mtu)
 	ifm->ifi_change = IFF_UP;
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	if (txqlen)
+		mnl_attr_put_u32(nlh, IFLA_TXQLEN, txqlen);
 	return nl_request(nlh);
 }
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 int nl_link_index(const char *ifname);
-int nl_link_up(int ifindex, uint32_t mtu);
+int nl_link_up(int ifindex, uint32_t mtu, uint32_t txqlen);
 int nl_addr_add(int ifindex, uint32_t addr, uint8_t plen);
 int nl_addr_del(int ifindex, uint32_t addr, uint8_t plen);
 int nl_route_add(int ifindex, uint32_t dst, uint8_t plen);

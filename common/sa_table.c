@@ -254,9 +254,18 @@ void sa_rec_write_end(_Atomic uint32_t *seq)
  * exchange, and a list would be one more thing a dead writer can corrupt. */
 int sa_table_alloc_child(struct sa_table *t)
 {
-	uint32_t i;
+	return sa_table_alloc_child_from(t, 0);
+}
 
-	for (i = 0; i < t->hdr->child_capacity; i++) {
+/* Scans from `start` round to start - 1: a caller that fills the table in
+ * bulk (syncd on a standby) passes the slot after its last one, so filling
+ * N slots costs N probes, not N^2/2. */
+int sa_table_alloc_child_from(struct sa_table *t, uint32_t start)
+{
+	uint32_t cap = t->hdr->child_capacity, k;
+
+	for (k = 0; k < cap; k++) {
+		uint32_t i = (uint32_t)(((uint64_t)start + k) % cap);
 		struct child_sa_rec *r = &t->child[i];
 		uint32_t gen;
 
@@ -276,9 +285,15 @@ int sa_table_alloc_child(struct sa_table *t)
 
 int sa_table_alloc_ike(struct sa_table *t)
 {
-	uint32_t i;
+	return sa_table_alloc_ike_from(t, 0);
+}
 
-	for (i = 0; i < t->hdr->ike_capacity; i++) {
+int sa_table_alloc_ike_from(struct sa_table *t, uint32_t start)
+{
+	uint32_t cap = t->hdr->ike_capacity, k;
+
+	for (k = 0; k < cap; k++) {
+		uint32_t i = (uint32_t)(((uint64_t)start + k) % cap);
 		struct ike_sa_rec *r = &t->ike[i];
 		uint32_t gen;
 

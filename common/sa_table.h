@@ -242,6 +242,10 @@ void sa_rec_write_end(_Atomic uint32_t *seq);
  * Returns the index or -ENOSPC. Lock held. */
 int  sa_table_alloc_child(struct sa_table *t);
 int  sa_table_alloc_ike(struct sa_table *t);
+/* The same, scanning from slot `start` (wrapping): bulk fillers pass the
+ * slot after the last one they took. */
+int  sa_table_alloc_child_from(struct sa_table *t, uint32_t start);
+int  sa_table_alloc_ike_from(struct sa_table *t, uint32_t start);
 /* Marks a slot INSTALLED / frees it; both move table_gen. Lock held. */
 void sa_table_publish_child(struct sa_table *t, uint32_t idx);
 void sa_table_free_child(struct sa_table *t, uint32_t idx);

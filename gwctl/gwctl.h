@@ -29,6 +29,11 @@ int cmd_rekey(struct gwctl *c, int argc, char **argv);
 int cmd_ikectl(struct gwctl *c, int argc, char **argv);
 void ike_status(struct gwctl *c);
 
+/* sync.c */
+int  cmd_role(struct gwctl *c, int argc, char **argv);
+void gwctl_sync_status(struct gwctl *c);
+void gwctl_sa_sync(struct gwctl *c, const struct child_sa_rec *r);
+
 /* Human output helpers. */
 const char *fmt_age(uint64_t ms, char buf[32]);
 const char *fmt_flags(uint32_t flags, char buf[96]);

@@ -23,6 +23,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "initiate", "initiate CONN", cmd_ikectl },
 	{ "delete-ike", "delete-ike SPI_I", cmd_ikectl },
 	{ "msgid-sync", "msgid-sync SPI_I", cmd_ikectl },
+	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

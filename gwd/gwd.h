@@ -3,12 +3,14 @@
 #define HAGW_GWD_H
 
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "config.h"
 #include "esp.h"
 #include "ike.h"
+#include "gro.h"
 #include "sa_table.h"
 
 /* A packet buffer. Data starts at `off`; outbound packets are read from
@@ -59,6 +61,12 @@ struct gwd_sadb {
 	uint64_t table_gen;
 };
 
+/* Room for one UDP_SEGMENT (u16) or UDP_GRO (int) control message. */
+union dp_cmsg {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
 struct gwd {
 	struct config cfg;
 	struct sa_table table;
@@ -85,14 +93,27 @@ struct gwd {
 	struct mmsghdr *mmsg;
 	struct iovec *iov;
 	struct pkt **batch;
+	/* UDP GSO: datagrams up to gso_max bytes may share a message (0: off) */
+	uint32_t gso_max;
+	uint32_t *msg_pkts;             /* packets in each message of a send */
+	union dp_cmsg *cmsg;            /* one UDP_SEGMENT cmsg per message */
+	/* TUN with IFF_VNET_HDR: a virtio_net_hdr before every packet, and
+	 * TCP segments coalesced on the way in (gro.h) */
+	int tun_vnet;
+	struct gro gro;
+	uint8_t *tun_buf;               /* vnet header + one TSO read */
+	/* UDP GRO on the socket: batch receive buffers of 64 KiB */
+	int udp_gro;
+	uint8_t *rx_buf;
+	struct sockaddr_in *rx_peer;
 };
+
 
 /* sadb.c */
 int  gwd_sadb_sync(struct gwd *g);   /* rebuild if the table moved */
 struct gwd_sa *gwd_sadb_by_spi(struct gwd *g, uint32_t spi);
 struct gwd_sa *gwd_sadb_out(struct gwd *g, uint32_t src, uint32_t dst);
 void gwd_sadb_free(struct gwd *g);
-uint64_t gwd_seq_ceiling(int esn);
 int  gwd_install_manual(struct gwd *g);
 
 /* pool.c */
@@ -107,7 +128,7 @@ struct pkt *pkt_queue_peek(struct pkt_queue *q, uint32_t i);
 void pkt_queue_drop_front(struct pkt_queue *q, uint32_t n);
 
 /* tun.c */
-int  tun_open(const char *name, uint32_t mtu, int *ifindex);
+int  tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifindex);
 int  tun_add_routes(struct gwd *g);
 
 /* dataplane.c */
@@ -118,6 +139,8 @@ void dp_input(struct gwd *g, struct pkt *k);
 /* One packet read from the TUN; returns 1 if it was queued for sending. */
 int  dp_output(struct gwd *g, struct pkt *k);
 void dp_flush(struct gwd *g);
+/* Writes the packet the TUN coalescer holds, if any (dp_input may hold one). */
+void dp_tun_flush(struct gwd *g);
 int  dp_inner_ok(const struct gwd_sa *sa, const uint8_t *ip, size_t len, size_t *ip_len);
 
 /* ike_io.c: the IKE engine's sockets and timer */

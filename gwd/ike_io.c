@@ -50,6 +50,9 @@ void gwd_ike_input_natt(struct gwd *g, const struct pkt *k, const uint8_t *msg, 
 		sa_ctr_add(&g->table, CTR_ike_unhandled, 1);
 		return;
 	}
+	/* ESP before this message reaches the TUN first, and no coalesced
+	 * packet waits across an SA change the message may cause. */
+	dp_tun_flush(g);
 	ike_input(&g->ike, now_ms(), ntohl(k->peer.sin_addr.s_addr), ntohs(k->peer.sin_port), 1, msg,
 		  len);
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,35 @@ static int udp_open(const struct conf_gateway *gw)
 		return rc;
 	}
 	return fd;
+}
+
+/* UDP GSO needs Linux 4.18: getsockopt tells whether this kernel has it. */
+static uint32_t udp_gso_probe(int fd, int want)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	if (!want)
+		return 0;
+	if (getsockopt(fd, SOL_UDP, UDP_SEGMENT, &v, &l) < 0) {
+		log_info("udp gso: not supported by this kernel (%s)", strerror(errno));
+		return 0;
+	}
+	return PKT_BUF_SIZE;
+}
+
+/* UDP GRO needs Linux 5.0; without it each datagram comes alone. */
+static int udp_gro_enable(int fd, int want)
+{
+	int one = 1;
+
+	if (!want)
+		return 0;
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0) {
+		log_info("udp gro: not supported by this kernel (%s)", strerror(errno));
+		return 0;
+	}
+	return 1;
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -128,7 +158,9 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fatal("sadb");
 	}
-	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, &g.tun_ifindex)) < 0) {
+	g.tun_vnet = g.cfg.gw.tun_offload;
+	if ((g.tun_fd = tun_open(g.cfg.gw.tun, g.cfg.gw.tun_mtu, g.cfg.gw.tun_txqlen, g.tun_vnet,
+				 &g.tun_ifindex)) < 0) {
 		errno = -g.tun_fd;
 		fatal("tun %s", g.cfg.gw.tun);
 	}
@@ -139,6 +171,8 @@ int main(int argc, char **argv)
 		errno = -g.udp_fd;
 		fatal("udp port %u", g.cfg.gw.port);
 	}
+	g.gso_max = udp_gso_probe(g.udp_fd, g.cfg.gw.udp_offload);
+	g.udp_gro = udp_gro_enable(g.udp_fd, g.cfg.gw.udp_offload);
 
 	g.loop = uv_default_loop();
 	if ((rc = dp_start(&g)) < 0) {

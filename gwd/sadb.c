@@ -9,6 +9,7 @@
 
 #include "gwd.h"
 #include "log.h"
+#include "seed.h"
 
 static uint32_t spi_hash(uint32_t spi)
 {
@@ -26,13 +27,6 @@ void gwd_sadb_free(struct gwd *g)
 	free(g->db.sas);
 	free(g->db.spi_hash);
 	memset(&g->db, 0, sizeof(g->db));
-}
-
-uint64_t gwd_seq_ceiling(int esn)
-{
-	/* RFC 4303 3.3.3: the counter never wraps. With ESN the IV carries 48
-	 * bits of it (esp.h), which is the lower limit of the two. */
-	return esn ? ESP_IV_MAX_SEQ : UINT32_MAX;
 }
 
 static int sadb_add(struct gwd_sadb *db, uint32_t idx, struct child_sa_rec *rec,
@@ -59,8 +53,8 @@ static int sadb_add(struct gwd_sadb *db, uint32_t idx, struct child_sa_rec *rec,
 	sa->window = snap->replay_window ? snap->replay_window : 1024;
 	sa->esn = !!(snap->flags & SA_F_ESN);
 	sa->sends = snap->state == SA_STATE_INSTALLED;
-	sa->ceiling = gwd_seq_ceiling(sa->esn);
-	sa->threshold = (uint64_t)(((unsigned __int128)sa->ceiling * threshold_pct) / 100);
+	sa->ceiling = esp_seq_ceiling(sa->esn);
+	sa->threshold = seed_threshold(sa->ceiling, threshold_pct);
 	db->n++;
 	return 0;
 }

@@ -12,7 +12,10 @@
 #include "log.h"
 #include "nl.h"
 
-int tun_open(const char *name, uint32_t mtu, int *ifindex)
+/* vnet: IFF_VNET_HDR, so that gwd can write coalesced TCP (gro.h), and
+ * TSO offered to the kernel (TUN_F_TSO4, which needs TUN_F_CSUM), so that
+ * TCP into the tunnel reaches gwd in packets of up to 64 KiB (tso.h). */
+int tun_open(const char *name, uint32_t mtu, uint32_t txqlen, int vnet, int *ifindex)
 {
 	struct ifreq ifr;
 	int fd, rc;
@@ -20,14 +23,16 @@ int tun_open(const char *name, uint32_t mtu, int *ifindex)
 	if ((fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		rc = -errno;
 		close(fd);
 		return rc;
 	}
-	if ((rc = nl_link_index(ifr.ifr_name)) < 0 || (*ifindex = rc, rc = nl_link_up(rc, mtu)) < 0) {
+	if (vnet && ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0)
+		log_warn("tun %s: no TSO; plain packets then", ifr.ifr_name);
+	if ((rc = nl_link_index(ifr.ifr_name)) < 0 || (*ifindex = rc, rc = nl_link_up(rc, mtu, txqlen)) < 0) {
 		close(fd);
 		return rc;
 	}

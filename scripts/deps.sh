@@ -6,7 +6,9 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config
 	libsodium-dev libmnl-dev libuv1-dev libmsgpack-dev libcmocka-dev libinih-dev
-	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc
+	clang libclang-rt-14-dev
+	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc python3
+	tshark
 	# the IKEv2 interop peer (netns-tests/ike-strongswan.sh): strongSwan with
 	# its userspace ESP (kernel-libipsec); -standard-plugins brings AES-GCM
 	strongswan-charon strongswan-swanctl charon-systemd libcharon-extra-plugins
@@ -32,6 +34,8 @@ if ((EUID != 0)); then
 	exit 1
 fi
 echo "deps: installing ${missing[*]}"
+# noninteractive also answers wireshark-common's "should non-superusers
+# capture?" debconf question with its default, no (the tests run as root).
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -327,8 +327,8 @@ static void test_conf_conn(void **state)
 		{ "[conn a]\nike_proposals = aes256gcm16-prfsha1-x25519\n",
 		  "t:2: unknown IKE transform (aes256gcm16, chacha20poly1305, prfsha256, x25519) "
 		  "'aes256gcm16-prfsha1-x25519'" },
-		{ "[conn a]\npeer = 1.2.3.4\n", "t:2: conn needs psk" },
-		{ "[conn a]\npeer = 1.2.3.4\npsk = x\nlocal_ts = 10.0.0.0/8\n", "t:2: conn needs local_ts and remote_ts" },
+		{ "[conn a]\npeer = 1.2.3.4\n", "t:1: conn needs psk" },
+		{ "[conn a]\npeer = 1.2.3.4\npsk = x\nlocal_ts = 10.0.0.0/8\n", "t:1: conn needs local_ts and remote_ts" },
 		{ "[conn a]\npsk = 0x123\n", "t:2: hex PSK: even number of digits, at most 128 bytes '0x123'" },
 		{ "[ike]\nretransmit_ms = 5\n", "t:2: out of range 100..60000 '5'" },
 	};

@@ -1,0 +1,43 @@
+/*
+ * Counter seeding at promotion (reference 000; DESIGN.md "The promotion
+ * sequence", step 2-3). Pure integer arithmetic, no I/O.
+ *
+ *   S_n = S_0 + X * max(M, M_min) * k,   k = max(1, ceil(age(S_0) / interval))
+ *
+ * X is given in thousandths (2.0 -> 2000) so the result is exact and the
+ * same on every machine. Every step saturates instead of wrapping: an
+ * advance that would pass 2^64 - 1 is a ceiling crossing, never a small
+ * number. The verdict compares S_n with the SA's ceiling (2^32 - 1, or the
+ * ESN limit esp_seq_ceiling() gives) and the rekey threshold.
+ */
+#ifndef HAGW_SEED_H
+#define HAGW_SEED_H
+
+#include <stdint.h>
+
+struct seed_params {
+	uint32_t x_milli;       /* burst multiplier X * 1000 (1500..3000) */
+	uint64_t m_min;         /* floor for idle or new SAs, packets per interval */
+	uint32_t interval_ms;   /* the sync interval */
+	uint32_t threshold_pct; /* rekey threshold, percent of the space */
+};
+
+enum seed_verdict {
+	SEED_OK      = 0, /* S_n is below the rekey threshold */
+	SEED_REKEY   = 1, /* at or above the threshold: queue a rekey */
+	SEED_BLOCKED = 2, /* past the ceiling: send nothing until rekeyed */
+};
+
+struct seed_result {
+	uint64_t s_n;      /* the new outbound counter (last number used) */
+	uint64_t advance;  /* S_n - S_0 */
+	uint64_t k;        /* interval multiplier for a stale S_0 */
+	int verdict;       /* enum seed_verdict */
+};
+
+uint64_t seed_threshold(uint64_t ceiling, uint32_t pct);
+void seed_compute(const struct seed_params *p, uint64_t s0, uint64_t age_ms, uint64_t m,
+		  uint64_t ceiling, struct seed_result *r);
+const char *seed_verdict_name(int v);
+
+#endif

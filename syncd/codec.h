@@ -1,0 +1,177 @@
+/*
+ * The sync protocol's messages (pure: buffers in, structs out; no I/O).
+ *
+ * Framing (chan.h) carries one message per encrypted frame. A message is
+ * one msgpack map with string keys. Every message has:
+ *
+ *   "v"  uint  protocol version, SYNC_PROTO_VERSION (anything else: refused)
+ *   "t"  uint  type, enum sync_type (unknown types: skipped, link stays up)
+ *
+ * and then the keys of its type, all required (unknown keys are ignored,
+ * so a later version may add some):
+ *
+ *   HELLO (1)       "id" member id, "lv" shm layout version, "ep" epoch,
+ *                   "r" role (0 standby, 1 active), "cc" child capacity
+ *   BULK_BEGIN (2)  "b" bulk id, "nc" Child SAs, "ni" IKE SAs on the sender
+ *   BULK_END (3)    "b" bulk id, "nc", "ni" as sent in this bulk
+ *   CHILD_ADD (4)   the whole Child SA, keys included; also used to replace
+ *                   one whose record changed (rekeyed, flags):
+ *                   "n" name (str <32), "si"/"so" SPIs in/out, "a" alg,
+ *                   "st" state, "f" flags, "w" replay window,
+ *                   "ki"/"ko" key+salt in/out (bin 36 each),
+ *                   "la"/"lp" local selector address/prefix length,
+ *                   "ra"/"rp" remote selector, "pa"/"pp" peer address/port,
+ *                   "cr" created (wall ms), "lsm"/"lhm" soft/hard lifetime
+ *                   ms, "lsp"/"lhp" soft/hard lifetime packets,
+ *                   "ac" activation, "os" outbound sequence counter,
+ *                   "it" inbound replay top, "ii"/"ir" owning IKE SA SPIs
+ *                   (0/0: none)
+ *   CHILD_DEL (5)   "si", "so"
+ *   IKE_ADD (6)     "n", "ii"/"ir" SPIs, "ea" enc alg, "pr" prf, "f" flags,
+ *                   "st" state, "pa"/"pp" peer, "la" local address,
+ *                   "kd" SK_d, "kei"/"ker" SK_e (bin 36), "kpi"/"kpr" SK_p,
+ *                   "kl" SK_d/SK_p length, "mo"/"mi" message IDs, "cr"
+ *   IKE_UPDATE (7)  "ii", "ir", "mo", "mi": sent on every exchange
+ *   IKE_DEL (8)     "ii", "ir"
+ *   COUNTERS (9)    "k" tick number, "sp" ms since the tick started on the
+ *                   sender, "w" sender wall ms when sampled,
+ *                   "c" bin of N fixed 20-byte entries, big endian:
+ *                     spi_in (4) | outbound seq (8) | inbound replay top (8)
+ *                   (a bin, not nested msgpack: one decode per message,
+ *                   whatever N; N * 20 must equal the bin length)
+ *   HEARTBEAT (10)  "k" tick, "ep" epoch, "r" role, "s" in sync (0/1)
+ *
+ * Sizes: a message is at most SYNC_MSG_MAX bytes. Numbers are range
+ * checked on decode (an SPI below 256, an algorithm we do not know, a
+ * prefix length over 32, a bin of the wrong length: the message is
+ * malformed). Before msgpack-c sees a message, sync_decode walks it once
+ * and refuses containers that claim more elements than bytes remain, so a
+ * short message cannot make the unpacker allocate for billions.
+ */
+#ifndef HAGW_SYNC_CODEC_H
+#define HAGW_SYNC_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sa_table.h"
+
+#define SYNC_PROTO_VERSION 1
+#define SYNC_MSG_MAX       65536
+#define SYNC_CTR_ENTRY     20
+/* Counter entries per message, leaving room for the map around them. */
+#define SYNC_CTR_PER_MSG   ((SYNC_MSG_MAX - 256) / SYNC_CTR_ENTRY)
+
+enum sync_type {
+	SYNC_HELLO      = 1,
+	SYNC_BULK_BEGIN = 2,
+	SYNC_BULK_END   = 3,
+	SYNC_CHILD_ADD  = 4,
+	SYNC_CHILD_DEL  = 5,
+	SYNC_IKE_ADD    = 6,
+	SYNC_IKE_UPDATE = 7,
+	SYNC_IKE_DEL    = 8,
+	SYNC_COUNTERS   = 9,
+	SYNC_HEARTBEAT  = 10,
+	SYNC_TYPE_MAX   = 10,
+};
+
+/* sync_decode results beside 0. */
+enum {
+	SYNC_UNKNOWN = 1,          /* well-formed, type we do not know: skip */
+};
+
+struct sync_hello {
+	uint32_t member_id, layout_version, role, child_capacity;
+	uint64_t epoch;
+};
+
+struct sync_bulk {
+	uint64_t id;
+	uint32_t n_child, n_ike;
+};
+
+struct sync_child {
+	char     name[SA_NAME_MAX];
+	uint32_t spi_in, spi_out;
+	uint32_t alg, state, flags, replay_window;
+	struct sa_keymat key_in, key_out;
+	uint32_t ts_local_addr, ts_remote_addr, peer_addr;
+	uint32_t ts_local_plen, ts_remote_plen, peer_port;
+	uint64_t created_ms, life_soft_ms, life_hard_ms, life_soft_packets, life_hard_packets;
+	uint32_t activation;
+	uint64_t out_seq, in_top;
+	uint64_t ike_spi_i, ike_spi_r;
+};
+
+struct sync_child_del {
+	uint32_t spi_in, spi_out;
+};
+
+struct sync_ike {
+	char     name[SA_NAME_MAX];
+	uint64_t spi_i, spi_r;
+	uint32_t enc_alg, prf_alg, flags, state, peer_addr, peer_port, local_addr, sk_len;
+	uint8_t  sk_d[SA_PRF_KEY_MAX];
+	uint8_t  sk_ei[SA_IKE_KEY_MAX], sk_er[SA_IKE_KEY_MAX];
+	uint8_t  sk_pi[SA_PRF_KEY_MAX], sk_pr[SA_PRF_KEY_MAX];
+	uint32_t msgid_out, msgid_in;
+	uint64_t created_ms;
+};
+
+struct sync_ike_ref {
+	uint64_t spi_i, spi_r;
+	uint32_t msgid_out, msgid_in; /* IKE_UPDATE only */
+};
+
+struct sync_ctr_entry {
+	uint32_t spi_in;
+	uint64_t out_seq, in_top;
+};
+
+struct sync_counters {
+	uint64_t tick, span_ms, wall_ms;
+	uint32_t n;
+	const uint8_t *raw;        /* n * SYNC_CTR_ENTRY bytes (into the buffer) */
+};
+
+struct sync_heartbeat {
+	uint64_t tick, epoch;
+	uint32_t role, in_sync;
+};
+
+struct sync_msg {
+	uint32_t version;
+	uint32_t type;
+	union {
+		struct sync_hello hello;
+		struct sync_bulk bulk;
+		struct sync_child child;
+		struct sync_child_del child_del;
+		struct sync_ike ike;
+		struct sync_ike_ref ike_ref;
+		struct sync_counters ctr;
+		struct sync_heartbeat hb;
+	} u;
+};
+
+/* Encodes into buf; returns the length, or -ENOSPC, -EINVAL (bad type). */
+int  sync_encode(const struct sync_msg *m, uint8_t *buf, size_t cap);
+/* Decodes buf; 0, SYNC_UNKNOWN (m->type says which), -EBADMSG (malformed,
+ * wrong shape, out of range), -EPROTONOSUPPORT (version), -EMSGSIZE. The
+ * counters' raw entries point into buf. */
+int  sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m);
+
+void sync_ctr_put(uint8_t *raw, uint32_t i, const struct sync_ctr_entry *e);
+void sync_ctr_get(const struct sync_counters *c, uint32_t i, struct sync_ctr_entry *e);
+
+const char *sync_type_name(uint32_t type);
+
+/* Record <-> message helpers (pure). */
+struct child_sa_rec;
+struct ike_sa_rec;
+void sync_child_from_rec(struct sync_child *m, const struct child_sa_rec *r,
+			 uint64_t out_seq, uint64_t in_top, uint64_t ike_i, uint64_t ike_r);
+void sync_ike_from_rec(struct sync_ike *m, const struct ike_sa_rec *r);
+
+#endif

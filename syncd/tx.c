@@ -1,0 +1,410 @@
+/*
+ * The active's side: makes the peer's copy equal to our table.
+ *
+ * The shadow (one entry per slot) says what the peer has been told: the
+ * slot's generation and sequence count when we sent it, and the counters
+ * we last sent. Every pump compares the table with the shadow and sends the
+ * difference, so nothing is lost when the queue is full (the difference
+ * stays until there is room) or the link drops (a new session starts from
+ * an empty shadow: a bulk snapshot).
+ *
+ * Change detection reads the table without locking and without writing to
+ * it, so gwd is never held up:
+ * - adds and deletes move hdr->table_gen; then one pass sends the deletes
+ *   (slot freed or reused) and one pass the adds (deletes first, so an SPI
+ *   that moved between slots is never deleted after its add);
+ * - a record rewritten in place moves its seq (or its atomic flags): sent
+ *   again as a CHILD_ADD / IKE_ADD;
+ * - message IDs (atomics) differ from the shadow: IKE_UPDATE;
+ * - counters (atomics) differ from the shadow: at the end of each interval
+ *   (flush) every SA that moved, in between only those that moved more
+ *   than packet_threshold.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "syncd.h"
+
+static int live(uint32_t state)
+{
+	return state == SA_STATE_INSTALLED || state == SA_STATE_REKEYED;
+}
+
+int sync_tx_init(struct sync_tx *x, struct sa_table *t, const struct conf_sync *cfg,
+		 sync_send_fn send, sync_room_fn room, void *arg)
+{
+	memset(x, 0, sizeof(*x));
+	x->t = t;
+	x->cfg = cfg;
+	x->send = send;
+	x->room = room;
+	x->arg = arg;
+	x->child = calloc(t->hdr->child_capacity, sizeof(*x->child));
+	x->ike = calloc(t->hdr->ike_capacity, sizeof(*x->ike));
+	x->ctr_raw = malloc((size_t)SYNC_CTR_PER_MSG * SYNC_CTR_ENTRY);
+	if (!x->child || !x->ike || !x->ctr_raw) {
+		sync_tx_free(x);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void sync_tx_free(struct sync_tx *x)
+{
+	free(x->child);
+	free(x->ike);
+	free(x->ctr_raw);
+	memset(x, 0, sizeof(*x));
+}
+
+static int tx_send(struct sync_tx *x, struct sync_msg *m)
+{
+	m->version = SYNC_PROTO_VERSION;
+	return x->send(x->arg, m);
+}
+
+int sync_tx_start(struct sync_tx *x, uint64_t bulk_id)
+{
+	struct sa_table_hdr *h = x->t->hdr;
+	struct sync_msg m = { .type = SYNC_BULK_BEGIN };
+
+	memset(x->child, 0, (size_t)h->child_capacity * sizeof(*x->child));
+	memset(x->ike, 0, (size_t)h->ike_capacity * sizeof(*x->ike));
+	x->running = 1;
+	x->bulk = 1;
+	x->cur_ike = x->cur_child = 0;
+	x->bulk_nc = x->bulk_ni = 0;
+	x->bulk_id = bulk_id;
+	x->bulk_start_ns = now_ns();
+	x->hwm_child = x->hwm_ike = 0;
+	x->ctr_n = 0;
+	x->gen_seen = atomic_load(&h->table_gen);
+	x->gen_valid = 1;
+	x->tick_start_ms = now_ms();
+	m.u.bulk.id = bulk_id;
+	m.u.bulk.n_child = atomic_load(&h->child_count);
+	m.u.bulk.n_ike = atomic_load(&h->ike_count);
+	return tx_send(x, &m);
+}
+
+void sync_tx_stop(struct sync_tx *x)
+{
+	x->running = 0;
+	x->bulk = 0;
+}
+
+int sync_tx_bulk_done(const struct sync_tx *x)
+{
+	return x->running && !x->bulk;
+}
+
+/* --- adds and deletes --- */
+
+static int tx_ike_add(struct sync_tx *x, uint32_t i)
+{
+	struct ike_sa_rec rec;
+	struct sync_msg m = { .type = SYNC_IKE_ADD };
+	struct tx_ike *s = &x->ike[i];
+	int rc;
+
+	if (sa_table_read_ike(x->t, i, &rec) < 0 || !live(rec.state))
+		return 0; /* being written, or gone: the next pass sees it */
+	sync_ike_from_rec(&m.u.ike, &rec);
+	rc = tx_send(x, &m);
+	s->present = 1;
+	s->gen = rec.gen;
+	s->seq = rec.seq;
+	s->spi_i = rec.spi_i;
+	s->spi_r = rec.spi_r;
+	s->mo = m.u.ike.msgid_out;
+	s->mi = m.u.ike.msgid_in;
+	if (i + 1 > x->hwm_ike)
+		x->hwm_ike = i + 1;
+	sodium_memzero(&rec, sizeof(rec));
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
+static int tx_child_add(struct sync_tx *x, uint32_t i)
+{
+	static struct child_sa_rec rec; /* 1.3 KB: not on the stack per call */
+	struct sync_msg m = { .type = SYNC_CHILD_ADD };
+	struct tx_child *s = &x->child[i];
+	uint64_t ii = 0, ir = 0;
+	int rc;
+
+	if (sa_table_read_child(x->t, i, &rec) < 0 || !live(rec.state))
+		return 0;
+	if (rec.ike_idx && rec.ike_idx <= x->t->hdr->ike_capacity) {
+		ii = x->t->ike[rec.ike_idx - 1].spi_i;
+		ir = x->t->ike[rec.ike_idx - 1].spi_r;
+	}
+	sync_child_from_rec(&m.u.child, &rec, atomic_load(&rec.out_seq), rec.replay.top, ii, ir);
+	rc = tx_send(x, &m);
+	s->present = 1;
+	s->gen = rec.gen;
+	s->seq = rec.seq;
+	s->flags = m.u.child.flags;
+	s->spi_in = rec.spi_in;
+	s->spi_out = rec.spi_out;
+	s->sent_out = m.u.child.out_seq;
+	s->sent_in = m.u.child.in_top;
+	if (i + 1 > x->hwm_child)
+		x->hwm_child = i + 1;
+	sodium_memzero(&rec, sizeof(rec));
+	sodium_memzero(&m, sizeof(m));
+	return rc;
+}
+
+static int tx_child_del(struct sync_tx *x, uint32_t i)
+{
+	struct sync_msg m = { .type = SYNC_CHILD_DEL };
+
+	m.u.child_del.spi_in = x->child[i].spi_in;
+	m.u.child_del.spi_out = x->child[i].spi_out;
+	x->child[i].present = 0;
+	return tx_send(x, &m);
+}
+
+static int tx_ike_del(struct sync_tx *x, uint32_t i)
+{
+	struct sync_msg m = { .type = SYNC_IKE_DEL };
+
+	m.u.ike_ref.spi_i = x->ike[i].spi_i;
+	m.u.ike_ref.spi_r = x->ike[i].spi_r;
+	x->ike[i].present = 0;
+	return tx_send(x, &m);
+}
+
+/* One step of the snapshot per call while there is room. */
+static int tx_bulk(struct sync_tx *x)
+{
+	struct sa_table *t = x->t;
+	struct sync_msg m = { .type = SYNC_BULK_END };
+	int rc;
+
+	while (x->bulk) {
+		if (!x->room(x->arg))
+			return 0;
+		if (x->cur_ike < t->hdr->ike_capacity) {
+			uint32_t i = x->cur_ike++;
+
+			if (live(t->ike[i].state)) {
+				x->bulk_ni++;
+				if ((rc = tx_ike_add(x, i)) < 0)
+					return rc;
+			}
+			continue;
+		}
+		if (x->cur_child < t->hdr->child_capacity) {
+			uint32_t i = x->cur_child++;
+
+			if (live(t->child[i].state)) {
+				x->bulk_nc++;
+				if ((rc = tx_child_add(x, i)) < 0)
+					return rc;
+			}
+			continue;
+		}
+		x->bulk = 0;
+		x->bulks++;
+		x->bulk_done_ms = now_ms();
+		m.u.bulk.id = x->bulk_id;
+		m.u.bulk.n_child = x->bulk_nc;
+		m.u.bulk.n_ike = x->bulk_ni;
+		log_info("sync: bulk snapshot %llu sent: %u Child SAs, %u IKE SAs in %.1f ms",
+			 (unsigned long long)x->bulk_id, x->bulk_nc, x->bulk_ni,
+			 (double)(now_ns() - x->bulk_start_ns) / 1e6);
+		return tx_send(x, &m);
+	}
+	return 0;
+}
+
+/* Deletes first, then adds; gives up (to start over later) when the queue
+ * is full, so gen_seen moves only after a complete pass. */
+static int tx_reconcile(struct sync_tx *x)
+{
+	struct sa_table *t = x->t;
+	uint64_t gen = atomic_load(&t->hdr->table_gen);
+	uint32_t i;
+	int rc;
+
+	if (x->gen_valid && gen == x->gen_seen)
+		return 0;
+	for (i = 0; i < x->hwm_child; i++) {
+		struct child_sa_rec *r = &t->child[i];
+		struct tx_child *s = &x->child[i];
+
+		if (!s->present || (live(r->state) && r->gen == s->gen && r->spi_in == s->spi_in))
+			continue;
+		if (!x->room(x->arg))
+			return 0;
+		if ((rc = tx_child_del(x, i)) < 0)
+			return rc;
+	}
+	for (i = 0; i < x->hwm_ike; i++) {
+		struct ike_sa_rec *r = &t->ike[i];
+		struct tx_ike *s = &x->ike[i];
+
+		if (!s->present || (live(r->state) && r->gen == s->gen && r->spi_i == s->spi_i))
+			continue;
+		if (!x->room(x->arg))
+			return 0;
+		if ((rc = tx_ike_del(x, i)) < 0)
+			return rc;
+	}
+	for (i = 0; i < t->hdr->ike_capacity; i++) {
+		if (!live(t->ike[i].state) || (x->ike[i].present && x->ike[i].seq == t->ike[i].seq))
+			continue;
+		if (!x->room(x->arg))
+			return 0;
+		if ((rc = tx_ike_add(x, i)) < 0)
+			return rc;
+	}
+	for (i = 0; i < t->hdr->child_capacity; i++) {
+		if (!live(t->child[i].state) ||
+		    (x->child[i].present && x->child[i].seq == t->child[i].seq))
+			continue;
+		if (!x->room(x->arg))
+			return 0;
+		if ((rc = tx_child_add(x, i)) < 0)
+			return rc;
+	}
+	x->gen_seen = gen;
+	x->gen_valid = 1;
+	return 0;
+}
+
+/* Message IDs move on every exchange: sent as soon as a pump sees them. */
+static int tx_ike_scan(struct sync_tx *x)
+{
+	struct sa_table *t = x->t;
+	uint32_t i;
+	int rc;
+
+	for (i = 0; i < x->hwm_ike; i++) {
+		struct ike_sa_rec *r = &t->ike[i];
+		struct tx_ike *s = &x->ike[i];
+		struct sync_msg m = { .type = SYNC_IKE_UPDATE };
+
+		if (!s->present || !live(r->state) || r->gen != s->gen)
+			continue;
+		if (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq) {
+			if (!x->room(x->arg))
+				return 0;
+			if ((rc = tx_ike_add(x, i)) < 0)
+				return rc;
+			continue;
+		}
+		m.u.ike_ref.msgid_out = atomic_load_explicit(&r->msgid_out, memory_order_relaxed);
+		m.u.ike_ref.msgid_in = atomic_load_explicit(&r->msgid_in, memory_order_relaxed);
+		if (m.u.ike_ref.msgid_out == s->mo && m.u.ike_ref.msgid_in == s->mi)
+			continue;
+		if (!x->room(x->arg))
+			return 0;
+		m.u.ike_ref.spi_i = s->spi_i;
+		m.u.ike_ref.spi_r = s->spi_r;
+		s->mo = m.u.ike_ref.msgid_out;
+		s->mi = m.u.ike_ref.msgid_in;
+		if ((rc = tx_send(x, &m)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int tx_ctr_flush(struct sync_tx *x)
+{
+	struct sync_msg m = { .type = SYNC_COUNTERS };
+	int rc;
+
+	if (!x->ctr_n)
+		return 0;
+	m.u.ctr.tick = x->tick;
+	m.u.ctr.span_ms = now_ms() - x->tick_start_ms;
+	m.u.ctr.wall_ms = wall_ms();
+	m.u.ctr.n = x->ctr_n;
+	m.u.ctr.raw = x->ctr_raw;
+	rc = tx_send(x, &m);
+	x->ctr_n = 0;
+	return rc;
+}
+
+static uint64_t delta(uint64_t now, uint64_t sent)
+{
+	return now > sent ? now - sent : 0;
+}
+
+/* Counters are state: when the queue is full they wait for the next pump,
+ * which sends the newer values instead. */
+static int tx_counters(struct sync_tx *x, int flush)
+{
+	struct sa_table *t = x->t;
+	uint64_t thr = x->cfg->packet_threshold;
+	uint32_t i;
+	int rc;
+
+	if (!x->room(x->arg))
+		return 0;
+	for (i = 0; i < x->hwm_child; i++) {
+		struct child_sa_rec *r = &t->child[i];
+		struct tx_child *s = &x->child[i];
+		struct sync_ctr_entry e;
+		uint64_t d;
+
+		if (i + 4 < x->hwm_child)
+			__builtin_prefetch(&t->child[i + 4].out_seq);
+		if (!s->present)
+			continue;
+		/* rewritten records: looked for once per interval, which saves a
+		 * cache line per SA on the scans in between */
+		if (flush && (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq ||
+			      atomic_load_explicit(&r->flags, memory_order_relaxed) != s->flags)) {
+			if (!x->room(x->arg))
+				break;
+			if (r->gen == s->gen && live(r->state) && (rc = tx_child_add(x, i)) < 0)
+				return rc;
+			continue;
+		}
+		e.out_seq = atomic_load_explicit(&r->out_seq, memory_order_relaxed);
+		e.in_top = sa_replay_top(r);
+		d = delta(e.out_seq, s->sent_out);
+		if (delta(e.in_top, s->sent_in) > d)
+			d = delta(e.in_top, s->sent_in);
+		if (!d || (!flush && d < thr))
+			continue;
+		e.spi_in = s->spi_in;
+		sync_ctr_put(x->ctr_raw, x->ctr_n++, &e);
+		s->sent_out = e.out_seq;
+		s->sent_in = e.in_top;
+		if (x->ctr_n == SYNC_CTR_PER_MSG && (rc = tx_ctr_flush(x)) < 0)
+			return rc;
+	}
+	if ((rc = tx_ctr_flush(x)) < 0)
+		return rc;
+	if (flush) {
+		x->tick++;
+		x->tick_start_ms = now_ms();
+	}
+	return 0;
+}
+
+int sync_tx_pump(struct sync_tx *x, int flush)
+{
+	int rc;
+
+	if (!x->running)
+		return 0;
+	if (x->bulk) {
+		if ((rc = tx_bulk(x)) < 0)
+			return rc;
+	} else if ((rc = tx_reconcile(x)) < 0) {
+		return rc;
+	}
+	if ((rc = tx_ike_scan(x)) < 0)
+		return rc;
+	return tx_counters(x, flush);
+}

@@ -1,0 +1,384 @@
+/* The sync codec (syncd/codec.h): a round trip for every type, a byte
+ * fixture, and inputs of the wrong shape, truncated or bit-flipped. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../syncd/codec.h"
+
+static uint8_t buf[SYNC_MSG_MAX];
+
+static void fill(void *p, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)p)[i] = (uint8_t)(seed + i * 7);
+}
+
+static struct sync_msg child_msg(void)
+{
+	struct sync_msg m = { .type = SYNC_CHILD_ADD };
+	struct sync_child *c = &m.u.child;
+
+	strcpy(c->name, "site-a");
+	c->spi_in = 0xc0ffee01;
+	c->spi_out = 0x00000100;
+	c->alg = SA_ALG_CHACHA20_POLY1305;
+	c->state = SA_STATE_INSTALLED;
+	c->flags = SA_F_ESN | SA_F_MANUAL;
+	c->replay_window = 1024;
+	fill(&c->key_in, sizeof(c->key_in), 1);
+	fill(&c->key_out, sizeof(c->key_out), 99);
+	c->ts_local_addr = 0x0a020000;
+	c->ts_local_plen = 16;
+	c->ts_remote_addr = 0x0a010100;
+	c->ts_remote_plen = 24;
+	c->peer_addr = 0xc0a83201;
+	c->peer_port = 4500;
+	c->created_ms = 1700000000123ull;
+	c->life_soft_ms = 3600000;
+	c->life_hard_ms = 3900000;
+	c->life_soft_packets = 1ull << 40;
+	c->life_hard_packets = UINT64_MAX;
+	c->activation = 7;
+	c->out_seq = (1ull << 40) + 5;
+	c->in_top = 12345;
+	c->ike_spi_i = 0x1122334455667788ull;
+	c->ike_spi_r = 0x99aabbccddeeff00ull;
+	return m;
+}
+
+static struct sync_msg ike_msg(void)
+{
+	struct sync_msg m = { .type = SYNC_IKE_ADD };
+	struct sync_ike *k = &m.u.ike;
+
+	strcpy(k->name, "ike-a");
+	k->spi_i = 0x0102030405060708ull;
+	k->spi_r = 0xfffffffffffffffeull;
+	k->enc_alg = SA_ALG_AES_GCM_16_256;
+	k->prf_alg = 1;
+	k->flags = 3;
+	k->state = SA_STATE_INSTALLED;
+	k->peer_addr = 0xc0a83202;
+	k->peer_port = 4500;
+	k->local_addr = 0xc0a83201;
+	fill(k->sk_d, sizeof(k->sk_d), 3);
+	fill(k->sk_ei, sizeof(k->sk_ei), 4);
+	fill(k->sk_er, sizeof(k->sk_er), 5);
+	fill(k->sk_pi, sizeof(k->sk_pi), 6);
+	fill(k->sk_pr, sizeof(k->sk_pr), 7);
+	k->sk_len = 32;
+	k->msgid_out = 17;
+	k->msgid_in = UINT32_MAX;
+	k->created_ms = 42;
+	return m;
+}
+
+/* Encode, decode, compare the whole union (the structs are zeroed first,
+ * so padding compares equal too). */
+static void roundtrip(struct sync_msg *m)
+{
+	struct sync_msg out;
+	int n = sync_encode(m, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	assert_int_equal(sync_decode(buf, (size_t)n, &out), 0);
+	assert_int_equal(out.type, m->type);
+	assert_int_equal(out.version, SYNC_PROTO_VERSION);
+	if (m->type == SYNC_COUNTERS) {
+		assert_int_equal(out.u.ctr.n, m->u.ctr.n);
+		assert_int_equal(out.u.ctr.tick, m->u.ctr.tick);
+		assert_int_equal(out.u.ctr.span_ms, m->u.ctr.span_ms);
+		assert_int_equal(out.u.ctr.wall_ms, m->u.ctr.wall_ms);
+		assert_memory_equal(out.u.ctr.raw, m->u.ctr.raw, (size_t)m->u.ctr.n * SYNC_CTR_ENTRY);
+		return;
+	}
+	assert_memory_equal(&out.u, &m->u, sizeof(m->u));
+}
+
+static void test_roundtrip_every_type(void **state)
+{
+	struct sync_msg m;
+	static uint8_t raw[SYNC_CTR_PER_MSG * SYNC_CTR_ENTRY];
+	uint32_t i;
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_HELLO;
+	m.u.hello = (struct sync_hello){ 3, SA_TABLE_LAYOUT_VERSION, SA_ROLE_ACTIVE, 1000000, 1ull << 50 };
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_BULK_BEGIN;
+	m.u.bulk = (struct sync_bulk){ UINT64_MAX, 100000, 5 };
+	roundtrip(&m);
+	m.type = SYNC_BULK_END;
+	roundtrip(&m);
+
+	m = child_msg();
+	roundtrip(&m);
+	m.u.child.state = SA_STATE_REKEYED;
+	m.u.child.ike_spi_i = m.u.child.ike_spi_r = 0;
+	memset(m.u.child.name, 0, sizeof(m.u.child.name));
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_CHILD_DEL;
+	m.u.child_del = (struct sync_child_del){ 256, UINT32_MAX };
+	roundtrip(&m);
+
+	m = ike_msg();
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_IKE_UPDATE;
+	m.u.ike_ref = (struct sync_ike_ref){ 1, 2, 300, 301 };
+	roundtrip(&m);
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_IKE_DEL;
+	m.u.ike_ref.spi_i = 9;
+	m.u.ike_ref.spi_r = 10;
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_COUNTERS;
+	m.u.ctr.tick = 77;
+	m.u.ctr.span_ms = 100;
+	m.u.ctr.wall_ms = 1700000000000ull;
+	for (i = 0; i < SYNC_CTR_PER_MSG; i++) {
+		struct sync_ctr_entry e = { 256 + i, (uint64_t)i << 33, i };
+
+		sync_ctr_put(raw, i, &e);
+	}
+	m.u.ctr.raw = raw;
+	m.u.ctr.n = SYNC_CTR_PER_MSG; /* the largest message we send */
+	roundtrip(&m);
+	m.u.ctr.n = 0;
+	roundtrip(&m);
+
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_HEARTBEAT;
+	m.u.hb = (struct sync_heartbeat){ 5, 6, SA_ROLE_STANDBY, 1 };
+	roundtrip(&m);
+}
+
+static void test_ctr_entries(void **state)
+{
+	uint8_t raw[2 * SYNC_CTR_ENTRY];
+	struct sync_ctr_entry e = { 0xdeadbeef, 0x0102030405060708ull, UINT64_MAX }, g;
+	struct sync_counters c = { .raw = raw, .n = 2 };
+
+	sync_ctr_put(raw, 1, &e);
+	/* big endian, fixed width */
+	assert_int_equal(raw[20], 0xde);
+	assert_int_equal(raw[24], 0x01);
+	assert_int_equal(raw[31], 0x08);
+	assert_int_equal(raw[39], 0xff);
+	sync_ctr_get(&c, 1, &g);
+	assert_int_equal(g.spi_in, e.spi_in);
+	assert_true(g.out_seq == e.out_seq && g.in_top == e.in_top);
+}
+
+/* A heartbeat written by hand, one field per line. */
+static const uint8_t hb_fixture[] = {
+	0x86,                   /* map of 6 */
+	0xa1, 'v', 0x01,        /* "v": 1 */
+	0xa1, 't', 0x0a,        /* "t": 10 (heartbeat) */
+	0xa1, 'k', 0xcd, 0x01, 0x00, /* "k": 256 (uint16) */
+	0xa2, 'e', 'p', 0x07,   /* "ep": 7 */
+	0xa1, 'r', 0x01,        /* "r": 1 (active) */
+	0xa1, 's', 0x00,        /* "s": 0 */
+};
+
+static void test_fixture(void **state)
+{
+	struct sync_msg m;
+
+	assert_int_equal(sync_decode(hb_fixture, sizeof(hb_fixture), &m), 0);
+	assert_int_equal(m.type, SYNC_HEARTBEAT);
+	assert_int_equal(m.u.hb.tick, 256);
+	assert_int_equal(m.u.hb.epoch, 7);
+	assert_int_equal(m.u.hb.role, 1);
+	assert_int_equal(m.u.hb.in_sync, 0);
+}
+
+static void test_unknown_type_skipped(void **state)
+{
+	static const uint8_t unk[] = {
+		0x83, 0xa1, 'v', 0x01,             /* "v": 1 */
+		0xa1, 't', 0x63,                   /* "t": 99 */
+		0xa1, 'x', 0x92, 0x01, 0xc0,       /* "x": [1, nil]: its own shape */
+	};
+	struct sync_msg m;
+
+	assert_int_equal(sync_decode(unk, sizeof(unk), &m), SYNC_UNKNOWN);
+	assert_int_equal(m.type, 99);
+}
+
+/* Rows: bytes that must be refused, and with which error. */
+static const struct {
+	const char *what;
+	uint8_t b[24];
+	size_t len;
+	int rc;
+} bad[] = {
+	{ "empty", { 0 }, 0, -EBADMSG },
+	{ "not a map", { 0x92, 0x01, 0x0a }, 3, -EBADMSG },
+	{ "no type", { 0x81, 0xa1, 'v', 0x01 }, 4, -EBADMSG },
+	{ "no version", { 0x81, 0xa1, 't', 0x0a }, 4, -EBADMSG },
+	{ "version 2", { 0x82, 0xa1, 'v', 0x02, 0xa1, 't', 0x0a }, 7, -EPROTONOSUPPORT },
+	{ "version as string", { 0x82, 0xa1, 'v', 0xa1, '1', 0xa1, 't', 0x0a }, 8, -EBADMSG },
+	{ "negative type", { 0x82, 0xa1, 'v', 0x01, 0xa1, 't', 0xff }, 7, -EBADMSG },
+	{ "integer key", { 0x82, 0x01, 0x01, 0xa1, 't', 0x0a }, 6, -EBADMSG },
+	{ "heartbeat without fields", { 0x82, 0xa1, 'v', 0x01, 0xa1, 't', 0x0a }, 7, -EBADMSG },
+	{ "map claims 2^32-1 pairs", { 0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'v' }, 7, -EBADMSG },
+	{ "array claims 2^32-1", { 0x81, 0xa1, 'v', 0xdd, 0xff, 0xff, 0xff, 0xff }, 8, -EBADMSG },
+	{ "str past the end", { 0x81, 0xd9, 0xff, 'v' }, 4, -EBADMSG },
+	{ "reserved byte 0xc1", { 0x81, 0xa1, 'v', 0xc1 }, 4, -EBADMSG },
+	{ "trailing byte", { 0x80, 0x00 }, 2, -EBADMSG },
+	{ "duplicate v", { 0x83, 0xa1, 'v', 0x01, 0xa1, 'v', 0x01, 0xa1, 't', 0x0a }, 10, -EBADMSG },
+	{ "child_del with SPI 255",
+	  { 0x84, 0xa1, 'v', 0x01, 0xa1, 't', 0x05, 0xa2, 's', 'i', 0xcc, 0xff, 0xa2, 's', 'o',
+	    0xcd, 0x01, 0x00 }, 18, -EBADMSG },
+	{ "counters bin of 19 bytes",
+	  { 0x86, 0xa1, 'v', 0x01, 0xa1, 't', 0x09, 0xa1, 'k', 0x00, 0xa2, 's', 'p', 0x00,
+	    0xa1, 'w', 0x00, 0xa1, 'c', 0xc4, 0x13 }, 21, -EBADMSG },
+};
+
+static void test_bad_rows(void **state)
+{
+	struct sync_msg m;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int rc = sync_decode(bad[i].b, bad[i].len, &m);
+
+		if (rc != bad[i].rc)
+			fail_msg("row %zu (%s): got %d, want %d", i, bad[i].what, rc, bad[i].rc);
+	}
+}
+
+/* Each field of a child add swapped for a value of the wrong type or out
+ * of range must make the whole message malformed. */
+static void test_wrong_shapes(void **state)
+{
+	struct sync_msg m = child_msg(), out;
+
+	/* prefix length 33 */
+	m.u.child.ts_remote_plen = 33;
+	int n = sync_encode(&m, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(sync_decode(buf, (size_t)n, &out), -EBADMSG);
+	/* unknown algorithm */
+	m = child_msg();
+	m.u.child.alg = 9;
+	n = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)n, &out), -EBADMSG);
+	/* LARVAL state is never sent */
+	m = child_msg();
+	m.u.child.state = SA_STATE_LARVAL;
+	n = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)n, &out), -EBADMSG);
+	/* a key of 35 bytes: patch the bin8 length of "ki" to 35 and drop a byte */
+	m = child_msg();
+	n = sync_encode(&m, buf, sizeof(buf));
+	for (int i = 0; i + 4 < n; i++)
+		if (buf[i] == 0xa2 && buf[i + 1] == 'k' && buf[i + 2] == 'i' && buf[i + 3] == 0xc4) {
+			buf[i + 4] = 35;
+			memmove(buf + i + 5 + 35, buf + i + 5 + 36, (size_t)n - (size_t)(i + 5 + 36));
+			n--;
+			break;
+		}
+	assert_int_equal(sync_decode(buf, (size_t)n, &out), -EBADMSG);
+}
+
+static void test_deep_nesting(void **state)
+{
+	uint8_t deep[600];
+	struct sync_msg m;
+	size_t i;
+
+	/* {"v": [[[[...]]]]} 590 deep: refused, not a stack overflow */
+	deep[0] = 0x81;
+	deep[1] = 0xa1;
+	deep[2] = 'v';
+	for (i = 3; i < sizeof(deep) - 1; i++)
+		deep[i] = 0x91;
+	deep[sizeof(deep) - 1] = 0x01;
+	assert_int_equal(sync_decode(deep, sizeof(deep), &m), -EBADMSG);
+}
+
+static void test_truncation(void **state)
+{
+	struct sync_msg m = child_msg(), out;
+	int n = sync_encode(&m, buf, sizeof(buf));
+
+	assert_true(n > 0);
+	for (int len = 0; len < n; len++)
+		assert_int_equal(sync_decode(buf, (size_t)len, &out), -EBADMSG);
+	m = ike_msg();
+	n = sync_encode(&m, buf, sizeof(buf));
+	for (int len = 0; len < n; len++)
+		assert_int_equal(sync_decode(buf, (size_t)len, &out), -EBADMSG);
+}
+
+/* A flipped bit may still decode (a number changed), but never crashes,
+ * and anything that decodes is itself well-formed: it encodes again. */
+static void test_bitflips(void **state)
+{
+	static uint8_t again[SYNC_MSG_MAX];
+	struct sync_msg m = child_msg(), out;
+	uint8_t orig[1024];
+	int n = sync_encode(&m, orig, sizeof(orig)), ok = 0, bad_n = 0;
+
+	assert_true(n > 0);
+	for (int bit = 0; bit < n * 8; bit++) {
+		memcpy(buf, orig, (size_t)n);
+		buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int rc = sync_decode(buf, (size_t)n, &out);
+
+		if (rc == 0) {
+			ok++;
+			assert_true(sync_encode(&out, again, sizeof(again)) > 0);
+		} else {
+			bad_n++;
+		}
+	}
+	assert_true(bad_n > 0 && ok > 0);
+}
+
+static void test_encode_limits(void **state)
+{
+	struct sync_msg m = child_msg();
+	uint8_t small[16];
+
+	assert_int_equal(sync_encode(&m, small, sizeof(small)), -ENOSPC);
+	m.type = 0;
+	assert_int_equal(sync_encode(&m, buf, sizeof(buf)), -EINVAL);
+	m.type = 99;
+	assert_int_equal(sync_encode(&m, buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(sync_decode(buf, SYNC_MSG_MAX + 1, &m), -EMSGSIZE);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_every_type),
+		cmocka_unit_test(test_ctr_entries),
+		cmocka_unit_test(test_fixture),
+		cmocka_unit_test(test_unknown_type_skipped),
+		cmocka_unit_test(test_bad_rows),
+		cmocka_unit_test(test_wrong_shapes),
+		cmocka_unit_test(test_deep_nesting),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_bitflips),
+		cmocka_unit_test(test_encode_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
