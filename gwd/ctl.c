@@ -128,6 +128,17 @@ static void on_ctl(uv_poll_t *h, int status, int events)
 	close(fd);
 }
 
+static int ctl_in_use(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), live;
+
+	if (fd < 0)
+		return 0;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return live;
+}
+
 int ctl_start(struct gwd *g)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
@@ -145,6 +156,8 @@ int ctl_start(struct gwd *g)
 		mkdir(dir, 0700); /* /run/hagw on a fresh boot */
 	}
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (ctl_in_use(&sun))
+		return -EADDRINUSE; /* another gwd answers there: leave it */
 	if ((g->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0)
 		return -errno;
 	unlink(path); /* a stale socket of an earlier gwd */

@@ -3,7 +3,7 @@
 # kernel-libipsec, shared/notes/strongswan-in-netns.md).
 #
 #   10.1.0.1 (lo)                                        10.2.0.1 (lo)
-#   ┌─────────────── gw$$ ───────────────┐   ┌──────────── site$$ ────────────┐
+#   ┌──────────── $TEST_ID-gw ───────────┐   ┌───────── $TEST_ID-site ─────────┐
 #   │ gwd  TUN hagw0   wan 192.168.77.1  ├───┤ wan 192.168.77.2  charon ipsec0 │
 #   └────────────────────────────────────┘   └────────────────────────────────┘
 #              IKE 500 -> 4500 (non-ESP marker), ESP in UDP 4500
@@ -17,11 +17,8 @@
 # and bad input (truncated, bad lengths, unknown critical payload, unknown
 # SPIs, wrong message ID, a flipped bit in the SK payload) is counted and
 # gwd keeps working.
-set -e
-shopt -s extglob
-
-BUILD=${BUILD:-build}
-BIN=$(cd "$(dirname "$0")/.." && pwd)/$BUILD/bin
+. "$(dirname "$0")/lib.sh"
+require_root
 for t in charon-systemd swanctl; do
 	if ! command -v $t >/dev/null; then
 		echo "SKIP: $t not installed (make deps installs strongSwan)"
@@ -30,61 +27,33 @@ for t in charon-systemd swanctl; do
 done
 [[ -x $BIN/gwd && -x $BIN/gwctl ]]
 
-dir=$(mktemp -d /tmp/ike-ss.XXXXXX)
-gw=gw$$ site=site$$
-pids=()
-
-pretty() { echo -e "\x1b[32m\x1b[1m[+] $1:\x1b[0m $2"; }
-ngw() { ip netns exec $gw "$@"; }
-nsite() { ip netns exec $site "$@"; }
-
-cleanup() {
+# On failure, the last lines of both daemons' logs, then lib.sh's cleanup.
+on_exit() {
 	local rc=$?
-	set +e
 	if ((rc)); then
 		echo "== failed (rc $rc); last lines of gwd.log and charon.log:"
-		tail -n 25 "$dir/gwd.log" "$dir/charon.log"
+		tail -n 25 "$TEST_TMP/gwd.log" "$TEST_TMP/charon.log"
 	fi
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${pids[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del $gw 2>/dev/null
-	ip netns del $site 2>/dev/null
-	rm -f /dev/shm/hagw-ike$$
-	rm -rf "$dir"
+	cleanup
 }
-trap cleanup EXIT
+trap on_exit EXIT
 
-ip netns add $gw
-ip netns add $site
-ip link add wan-gw netns $gw type veth peer name wan-site netns $site
-ngw ip addr add 192.168.77.1/24 dev wan-gw
-nsite ip addr add 192.168.77.2/24 dev wan-site
-ngw ip link set wan-gw up
-nsite ip link set wan-site up
-ngw ip link set lo up
-nsite ip link set lo up
-ngw ip addr add 10.1.0.1/32 dev lo
-nsite ip addr add 10.2.0.1/32 dev lo
+ns gw site
+link gw wan-gw site wan-site
+addr gw wan-gw 192.168.77.1/24
+addr site wan-site 192.168.77.2/24
+addr gw lo 10.1.0.1/32
+addr site lo 10.2.0.1/32
+SHMS+=("/$TEST_ID-gw")
 
 # --- helpers ---------------------------------------------------------------
 
-# wait_for TRIES CMD...: polls CMD every 100 ms, at most TRIES times.
-wait_for() {
-	local n=$1
-	shift
-	while ((n-- > 0)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-gwctl() { "$BIN/gwctl" -c "$dir/gw.conf" "$@"; }
-ctr() { gwctl stats | awk -v n="$1" '$1 == n { print $2 }'; }
-swan() { nsite env STRONGSWAN_CONF="$dir/strongswan.conf" swanctl "$@" --uri "unix://$dir/charon.vici"; }
+gwctl() { "$BIN/gwctl" -c "$TEST_TMP/gw.conf" "$@"; }
+gctr() { ctr "$TEST_TMP/gw.conf" "$1"; }
+swan() { n site env STRONGSWAN_CONF="$TEST_TMP/strongswan.conf" swanctl "$@" --uri "unix://$TEST_TMP/charon.vici"; }
 ss_rejects() {
 	grep -c -e 'ESP sequence number verification failed' -e 'ESP decryption or ICV verification failed' \
-		"$dir/charon.log" || true
+		"$TEST_TMP/charon.log" || true
 }
 child_count() { gwctl sa list | awk 'NR > 1 && $5 == "installed"' | wc -l; }
 child_spi_in() { gwctl sa list | awk 'NR > 1 && $5 == "installed" { print $2; exit }'; }
@@ -93,14 +62,14 @@ ss_child_up() { swan --list-sas | grep -q 'INSTALLED, TUNNEL'; }
 tunnel_up() { ike_up && (($(child_count) >= 1)) && ss_child_up; }
 
 write_gwd_conf() { # suite initiator psk dpd
-	cat >"$dir/gw.conf" <<-EOF
+	cat >"$TEST_TMP/gw.conf" <<-EOF
 	[gateway]
 	member_id = 3
 	name = gw
 	tun = hagw0
 	local = 192.168.77.1
-	shm = /hagw-ike$$
-	control = $dir/gw.ctl
+	shm = /$TEST_ID-gw
+	control = $TEST_TMP/gw.ctl
 
 	[ike]
 	retransmit_ms = 500
@@ -121,7 +90,7 @@ write_gwd_conf() { # suite initiator psk dpd
 }
 
 write_swan_conf() { # suite start_action psk dpd_delay
-	cat >"$dir/strongswan.conf" <<-EOF
+	cat >"$TEST_TMP/strongswan.conf" <<-EOF
 	charon {
 		load_modular = no
 		load = random nonce openssl aes sha1 sha2 hmac gcm chapoly curve25519 kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici updown
@@ -129,11 +98,11 @@ write_swan_conf() { # suite start_action psk dpd_delay
 		retransmit_tries = 3
 		retransmit_timeout = 1
 		plugins {
-			vici { socket = unix://$dir/charon.vici }
+			vici { socket = unix://$TEST_TMP/charon.vici }
 		}
 		filelog {
 			log {
-				path = $dir/charon.log
+				path = $TEST_TMP/charon.log
 				flush_line = yes
 				default = 1
 				ike = 2
@@ -152,7 +121,7 @@ write_swan_conf() { # suite start_action psk dpd_delay
 		}
 	}
 	EOF
-	cat >"$dir/swanctl.conf" <<-EOF
+	cat >"$TEST_TMP/swanctl.conf" <<-EOF
 	connections {
 		gw {
 			version = 2
@@ -193,54 +162,45 @@ write_swan_conf() { # suite start_action psk dpd_delay
 }
 
 start_gwd() {
-	# not through ngw: a function in the background is a subshell, and $!
-	# must be the daemon's own PID
-	ip netns exec $gw "$BIN/gwd" -c "$dir/gw.conf" -v >>"$dir/gwd.log" 2>&1 &
-	gwd_pid=$!
-	pids+=($gwd_pid)
-	wait_for 50 test -S "$dir/gw.ctl"
+	start gwd gw "$BIN/gwd" -c "$TEST_TMP/gw.conf" -v
+	wait_for 5 "gwd's control socket" test -S "$TEST_TMP/gw.ctl"
 }
 
 start_charon() {
-	: >"$dir/charon.log"
-	ip netns exec $site env STRONGSWAN_CONF="$dir/strongswan.conf" charon-systemd >"$dir/charon.out" 2>&1 &
-	charon_pid=$!
-	pids+=($charon_pid)
+	: >"$TEST_TMP/charon.log"
+	start charond site env STRONGSWAN_CONF="$TEST_TMP/strongswan.conf" charon-systemd
 	# the socket file appears before charon listens on it
-	wait_for 50 swan --stats
-	swan --load-all --file "$dir/swanctl.conf" >"$dir/swanctl.out" 2>&1
+	wait_for 5 "charon's vici socket" swan --stats
+	swan --load-all --file "$TEST_TMP/swanctl.conf" >"$TEST_TMP/swanctl.out" 2>&1
 }
 
 stop_all() {
-	kill $gwd_pid $charon_pid 2>/dev/null || true
-	wait $gwd_pid $charon_pid 2>/dev/null || true
-	rm -f /dev/shm/hagw-ike$$
-	nsite ip link del ipsec0 2>/dev/null || true
+	stop gwd
+	stop charond
+	rm -f "/dev/shm/$TEST_ID-gw"
 }
 
 ping_both() {
-	ngw ping -q -c 3 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null
-	nsite ping -q -c 3 -i 0.2 -W 2 -I 10.2.0.1 10.1.0.1 >/dev/null
+	n gw ping -q -c 3 -i 0.2 -W 2 -I 10.1.0.1 10.2.0.1 >/dev/null
+	n site ping -q -c 3 -i 0.2 -W 2 -I 10.2.0.1 10.1.0.1 >/dev/null
 }
 
 # Starts a ping flood from the gw side; flood_check returns 0 if every
 # ping came back.
 flood_start() {
-	ip netns exec $gw ping -q -f -c 20000 -W 2 -I 10.1.0.1 10.2.0.1 >"$dir/flood.out" 2>&1 &
-	flood_pid=$!
-	pids+=($flood_pid)
+	start flood gw ping -q -f -c 20000 -W 2 -I 10.1.0.1 10.2.0.1
 }
 flood_check() {
-	wait $flood_pid
 	local loss
-	loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$dir/flood.out")
-	pretty flood "$(grep 'packet loss' "$dir/flood.out")"
+	wait $PID_flood
+	loss=$(sed -n 's/.* \([0-9.]*\)% packet loss.*/\1/p' "$TEST_TMP/flood.log")
+	pretty flood "$(grep 'packet loss' "$TEST_TMP/flood.log")"
 	[[ $loss == 0 ]]
 }
 
 # --- bad input: crafted datagrams from the site namespace ------------------
 
-cat >"$dir/bad.py" <<'EOF'
+cat >"$TEST_TMP/bad.py" <<'EOF'
 # Sends malformed IKE to gwd and checks the answers RFC 7296 asks for.
 import os, socket, struct, sys
 gw, spi_i, spi_r, mid = sys.argv[1], int(sys.argv[2], 16), int(sys.argv[3], 16), int(sys.argv[4])
@@ -293,15 +253,15 @@ bad_input() {
 	spi_i=$(awk '{ print $2 }' <<<"$line")
 	spi_r=$(awk '{ print $3 }' <<<"$line")
 	mid=$(awk '{ print $9 }' <<<"$line")
-	local t0=$(ctr ike_drop_truncated) c0=$(ctr ike_unsupported_critical) \
-		u0=$(ctr ike_unknown_spi) m0=$(ctr ike_bad_msgid) d0=$(ctr ike_decrypt_failed)
-	nsite /usr/bin/python3 "$dir/bad.py" 192.168.77.1 "$spi_i" "$spi_r" "$mid"
-	(($(ctr ike_drop_truncated) >= t0 + 4))
-	(($(ctr ike_unsupported_critical) == c0 + 1))
-	(($(ctr ike_unknown_spi) == u0 + 1))
-	(($(ctr ike_bad_msgid) == m0 + 1))
-	(($(ctr ike_decrypt_failed) == d0 + 1))
-	kill -0 $gwd_pid
+	local t0=$(gctr ike_drop_truncated) c0=$(gctr ike_unsupported_critical) \
+		u0=$(gctr ike_unknown_spi) m0=$(gctr ike_bad_msgid) d0=$(gctr ike_decrypt_failed)
+	n site /usr/bin/python3 "$TEST_TMP/bad.py" 192.168.77.1 "$spi_i" "$spi_r" "$mid"
+	(($(gctr ike_drop_truncated) >= t0 + 4))
+	(($(gctr ike_unsupported_critical) == c0 + 1))
+	(($(gctr ike_unknown_spi) == u0 + 1))
+	(($(gctr ike_bad_msgid) == m0 + 1))
+	(($(gctr ike_decrypt_failed) == d0 + 1))
+	kill -0 $PID_gwd
 	ike_up
 	ping_both
 	pretty bad-input "truncated, bad lengths, critical payload, unknown SPI, wrong message ID, SK failure: counted, answered, gwd fine"
@@ -323,7 +283,7 @@ run_case() { # suite initiator(gwd|strongswan)
 	fi
 	start_gwd
 	start_charon
-	wait_for 100 tunnel_up
+	wait_for 10 "the tunnel" tunnel_up
 	ping_both
 	[[ $(gwctl sa list | awk 'NR == 2 { print $4 }') == "$suite" ]]
 	pretty "$suite" "tunnel up, pings pass both ways"
@@ -333,11 +293,11 @@ run_case() { # suite initiator(gwd|strongswan)
 	sleep 0.3
 	old=$(child_spi_in)
 	gwctl rekey "$old" >/dev/null
-	wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
-	kill -0 $flood_pid # the rekey completed while the flood ran
+	wait_for 5 "the child rekey by gwd" eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+	kill -0 $PID_flood # the rekey completed while the flood ran
 	flood_check
 	(($(ss_rejects) == 0))
-	(($(ctr ike_rekeys_succeeded) >= 1))
+	(($(gctr ike_rekeys_succeeded) >= 1))
 	ping_both
 	pretty "$suite" "child rekey by gwd: $old -> $(child_spi_in), no loss, no rejection"
 
@@ -346,39 +306,39 @@ run_case() { # suite initiator(gwd|strongswan)
 	sleep 0.3
 	old=$(child_spi_in)
 	swan --rekey --child net >/dev/null
-	wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
-	kill -0 $flood_pid
+	wait_for 5 "strongSwan's child rekey" eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+	kill -0 $PID_flood
 	flood_check
 	(($(ss_rejects) == 0))
-	(($(ctr ike_rekeys_answered) >= 1))
+	(($(gctr ike_rekeys_answered) >= 1))
 	ping_both
 	pretty "$suite" "child rekey by strongSwan: $old -> $(child_spi_in), no loss, no rejection"
 
 	# IKE SA rekey by strongSwan, then by gwd: the Child SA moves along.
 	old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
 	swan --rekey --ike gw >/dev/null
-	wait_for 50 eval '[[ $(gwctl ike list | awk "NR == 2 { print \$2 }") != "$old" ]] &&
+	wait_for 5 "strongSwan's IKE rekey" eval '[[ $(gwctl ike list | awk "NR == 2 { print \$2 }") != "$old" ]] &&
 		(($(gwctl ike list | wc -l) == 2))'
 	ping_both
 	old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
 	gwctl rekey ike "$old" >/dev/null
-	wait_for 50 eval '[[ $(gwctl ike list | awk "NR == 2 { print \$2 }") != "$old" ]] &&
+	wait_for 5 "gwd's IKE rekey" eval '[[ $(gwctl ike list | awk "NR == 2 { print \$2 }") != "$old" ]] &&
 		(($(gwctl ike list | wc -l) == 2))'
 	ping_both
-	(($(ctr ike_ike_rekeys) >= 2))
+	(($(gctr ike_ike_rekeys) >= 2))
 	[[ $(gwctl ike list | awk 'NR == 2 { print $11 }') == 1 ]]
 	pretty "$suite" "IKE SA rekeyed by strongSwan and by gwd, child SA kept"
 
 	# DPD after 2 s of silence: sent by gwd and answered by strongSwan, or
 	# the other way round.
 	if [[ $who == gwd ]]; then
-		local dpd=$(ctr ike_dpd_sent)
-		wait_for 60 eval '(($(ctr ike_dpd_sent) > dpd + 1))'
+		local dpd=$(gctr ike_dpd_sent)
+		wait_for 6 "two DPDs from gwd" eval '(($(gctr ike_dpd_sent) > dpd + 1))'
 	else
-		local ans=$(ctr ike_dpd_answered)
-		wait_for 60 eval '(($(ctr ike_dpd_answered) > ans + 1))'
+		local ans=$(gctr ike_dpd_answered)
+		wait_for 6 "two DPDs from strongSwan answered" eval '(($(gctr ike_dpd_answered) > ans + 1))'
 	fi
-	(($(ctr ike_exchange_timeouts) == 0))
+	(($(gctr ike_exchange_timeouts) == 0))
 	ike_up
 	pretty "$suite" "DPD $([[ $who == gwd ]] && echo "sent by gwd, answered" || echo "from strongSwan answered by gwd")"
 
@@ -388,12 +348,12 @@ run_case() { # suite initiator(gwd|strongswan)
 	local ike_spi=$(gwctl ike list | awk 'NR == 2 { print $2 }')
 	if [[ $who == strongswan ]]; then
 		gwctl --json ike list | grep -q '"peer_msgid_sync":true'
-		local synced=$(grep -c 'message IDs synchronised' "$dir/gwd.log" || true)
+		local synced=$(grep -c 'message IDs synchronised' "$TEST_TMP/gwd.log" || true)
 		gwctl msgid-sync "$ike_spi" >/dev/null
-		wait_for 30 eval '(($(grep -c "message IDs synchronised" "$dir/gwd.log") > synced))'
+		wait_for 3 "the message-ID sync" eval '(($(grep -c "message IDs synchronised" "$TEST_TMP/gwd.log") > synced))'
 		old=$(child_spi_in)
 		gwctl rekey "$old" >/dev/null
-		wait_for 50 eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
+		wait_for 5 "the rekey after the sync" eval '[[ $(child_spi_in) != "$old" ]] && (($(child_count) == 1))'
 		ping_both
 		pretty "$suite" "message-ID sync (RFC 6311) answered by strongSwan"
 	else
@@ -408,10 +368,9 @@ run_case() { # suite initiator(gwd|strongswan)
 	# gwd replaces the stale SAs at once instead of waiting for DPD.
 	if [[ $who == strongswan ]]; then
 		old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
-		kill -9 $charon_pid
-		wait $charon_pid 2>/dev/null || true
+		stop charond KILL
 		start_charon
-		wait_for 100 eval '! gwctl ike list | grep -q "$old" && (($(gwctl ike list | wc -l) == 2)) &&
+		wait_for 10 "INITIAL_CONTACT to replace the stale SAs" eval '! gwctl ike list | grep -q "$old" && (($(gwctl ike list | wc -l) == 2)) &&
 			(($(child_count) == 1)) && ss_child_up'
 		(($(gwctl sa list | wc -l) == 2))
 		ping_both
@@ -422,10 +381,10 @@ run_case() { # suite initiator(gwd|strongswan)
 	# gwd comes back with new SAs, 5 s later).
 	old=$(gwctl ike list | awk 'NR == 2 { print $2 }')
 	spi=$(child_spi_in)
-	local deleted=$(ctr ike_sa_deleted)
+	local deleted=$(gctr ike_sa_deleted)
 	swan --terminate --ike gw >/dev/null
-	wait_for 50 eval '! gwctl ike list | grep -q "$old" && ! gwctl sa list | grep -q "$spi"'
-	(($(ctr ike_sa_deleted) == deleted + 1))
+	wait_for 5 "the delete" eval '! gwctl ike list | grep -q "$old" && ! gwctl sa list | grep -q "$spi"'
+	(($(gctr ike_sa_deleted) == deleted + 1))
 	pretty "$suite" "IKE SA deleted by strongSwan; gwd removed it and its child SA"
 	(($(ss_rejects) == 0))
 	stop_all
@@ -442,8 +401,8 @@ write_gwd_conf aes256gcm16 no "hagw-test-psk"
 write_swan_conf aes256gcm16 start "not-the-psk"
 start_gwd
 start_charon
-wait_for 100 eval '(($(ctr ike_auth_failed) >= 1))'
-grep -q 'AUTHENTICATION_FAILED' "$dir/charon.log"
+wait_for 10 "AUTHENTICATION_FAILED (strongSwan initiates)" eval '(($(gctr ike_auth_failed) >= 1))'
+grep -q 'AUTHENTICATION_FAILED' "$TEST_TMP/charon.log"
 ! ike_up
 (($(child_count) == 0))
 stop_all
@@ -452,7 +411,7 @@ write_gwd_conf aes256gcm16 yes "not-the-psk"
 write_swan_conf aes256gcm16 none "hagw-test-psk"
 start_gwd
 start_charon
-wait_for 100 eval '(($(ctr ike_auth_failed) >= 1))'
+wait_for 10 "AUTHENTICATION_FAILED (gwd initiates)" eval '(($(gctr ike_auth_failed) >= 1))'
 ! ike_up
 (($(child_count) == 0))
 ! swan --list-sas | grep -q ESTABLISHED
