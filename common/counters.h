@@ -92,6 +92,7 @@
 	X(ike_dpd_sent)           /* liveness checks sent */                 \
 	X(ike_dpd_answered)       /* empty INFORMATIONALs answered */        \
 	X(ike_msgid_syncs)        /* RFC 6311 exchanges, either side */      \
+	X(ike_child_expired)      /* Child SA past its hard lifetime */      \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

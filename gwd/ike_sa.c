@@ -525,6 +525,18 @@ static void child_timers(struct ike *ike, struct ike_sa *sa)
 			ike_child_promote(ike, sa, i);
 			continue;
 		}
+		if (ch->state == IKE_CH_INSTALLED && c->child_lifetime_s &&
+		    ike->now >= ch->created + (uint64_t)c->child_lifetime_s * 1100) {
+			/* Past its hard lifetime (110%, as life_hard_ms in shm)
+			 * because its rekeys failed: it must not carry more. No
+			 * second Child SA can be made on this IKE SA, so the IKE
+			 * SA goes; an initiating conn comes back with new ones. */
+			CTR(ike, ike_child_expired);
+			log_warnx("ike %s: child SA 0x%08x past its hard lifetime: deleting the IKE SA",
+				  c->name, ch->spi_in);
+			sa->want_delete = 1;
+			return;
+		}
 		if (ch->state != IKE_CH_INSTALLED || ch->want_rekey || child_busy(sa, i))
 			continue;
 		if (ike_shm_child_flags(ike, ch) & SA_F_REKEY_NEEDED) {

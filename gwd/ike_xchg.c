@@ -777,7 +777,9 @@ static void rekey_child_response(struct ike *ike, struct ike_sa *sa, struct ike_
 		if (err == IKE_N_CHILD_SA_NOT_FOUND && old->state != IKE_CH_FREE)
 			ike_child_drop(ike, sa, old);
 		else
-			old->rekey_at = ike->now + 10000; /* try again later */
+			/* try again later; at a random moment, so that two
+			 * peers that collided (2.25) do not collide again */
+			old->rekey_at = ike->now + 2000 + randombytes_uniform(8000);
 		goto out;
 	}
 	if (old->state != IKE_CH_INSTALLED || !sapl || nonce_get(m, &nr, &nrlen) < 0 ||

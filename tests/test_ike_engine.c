@@ -556,6 +556,82 @@ static void test_lifetimes(void **state)
 	assert_int_equal(ctr(&A, CTR_ike_rekeys_succeeded), 2);
 }
 
+/* Both sides rekey the same Child SA at once: each refuses the other's
+ * with TEMPORARY_FAILURE (2.25), then they retry at random moments and
+ * one rekey goes through. */
+static void test_rekey_collision(void **state)
+{
+	uint32_t s0, s1;
+
+	establish();
+	assert_pair(&s0);
+	assert_int_equal(ike_rekey_child(&A.ike, s0), 0);
+	assert_int_equal(ike_rekey_child(&B.ike, installed_spi(the_sa(&B))), 0);
+	pump();
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_failed), 1);
+	assert_int_equal(ctr(&B, CTR_ike_rekeys_failed), 1);
+	assert_pair(&s1);
+	assert_int_equal(s0, s1);
+	tick(20000);
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_true(ctr(&A, CTR_ike_rekeys_succeeded) + ctr(&B, CTR_ike_rekeys_succeeded) >= 1);
+}
+
+/* 1.2: a KE for another group, in a proposal that allows X25519, gets
+ * INVALID_KE_PAYLOAD naming group 31, and no state. */
+static void test_invalid_ke(void **state)
+{
+	static struct ike_buf b;
+	uint8_t nonce[32] = { 1 }, ke[64] = { 2 };
+	struct ike_msg m;
+	struct ike_notify_pl n;
+
+	ike_buf_init_msg(&b, 0x7777, 0, IKE_SA_INIT, IKE_FLAG_I, 0);
+	ike_prop_build(&b, IKE_PROTO_IKE, &B.cfg.ike.conns[0].ike, 0, 1);
+	ike_buf_ke(&b, 19, ke, sizeof(ke));
+	ike_buf_nonce(&b, nonce, sizeof(nonce));
+	ike_buf_finish(&b);
+	ike_input(&B.ike, now, ADDR_A, 500, 0, b.p, b.len);
+	assert_int_equal(ctr(&B, CTR_ike_invalid_ke), 1);
+	assert_int_equal(B.ike.half_open, 0);
+	assert_int_equal(wire_n, 1);
+	assert_int_equal(ike_msg_parse(&m, wire[0].buf, wire[0].len), 0);
+	assert_true(m.hdr.flags & IKE_FLAG_R);
+	assert_true(m.hdr.spi_i == 0x7777 && m.hdr.spi_r == 0);
+	assert_int_equal(m.n, 1);
+	assert_int_equal(ike_pl_notify(&m.pl[0], &n), 0);
+	assert_int_equal(n.type, IKE_N_INVALID_KE_PAYLOAD);
+	assert_int_equal(n.data_len, 2);
+	assert_int_equal(ike_get16(n.data), 31);
+	wire_n = 0;
+}
+
+/* Rekeys keep failing (the peer changed its proposals): at the hard
+ * lifetime (110%) the SA goes, with its IKE SA, on both sides. */
+static void test_hard_lifetime(void **state)
+{
+	const char *why;
+	uint32_t s0;
+
+	peer_down(&A);
+	peer_up(&A, "a", ADDR_A, "psk = shared-secret\nlocal_ts = 10.1.0.0/24\nremote_ts = 10.2.0.0/24\n"
+				 "esp_proposals = chacha20poly1305-esn\ninitiator = yes\ndpd = 0\n"
+				 "child_lifetime = 10\n");
+	establish();
+	assert_pair(&s0);
+	assert_int_equal(conf_ike_suites_parse("aes256gcm16", 1, &B.cfg.ike.conns[0].esp, &why), 0);
+	tick(10500);
+	assert_true(ctr(&A, CTR_ike_rekeys_failed) >= 1);
+	assert_int_equal(ctr(&B, CTR_ike_no_proposal), ctr(&A, CTR_ike_rekeys_failed));
+	assert_int_equal(ctr(&A, CTR_ike_child_expired), 0);
+	tick(1000);
+	assert_int_equal(ctr(&A, CTR_ike_child_expired), 1);
+	assert_true(sa_table_find_child_by_spi(&A.t, s0) < 0);
+	assert_true(sa_table_find_child_by_spi(&B.t, s0) < 0);
+	assert_int_equal(ctr(&B, CTR_ike_sa_deleted), 1);
+}
+
 /* A restarted gwd takes its SAs over from the table and goes on. */
 static void test_restart_adopts(void **state)
 {
@@ -634,6 +710,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msgid_sync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lifetimes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_invalid_ke, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hard_lifetime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
