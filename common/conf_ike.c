@@ -7,6 +7,7 @@
  *   retransmit_tries = 5       then the exchange (and the IKE SA) fails
  *   half_open = 30             s a responder SA may wait for IKE_AUTH
  *   cookie_threshold = 64      half-open SAs before COOKIEs are asked (2.6)
+ *   rekey_rate = 50            Child SA rekeys gwd starts per second (no storm)
  *
  *   [conn site]
  *   peer = 192.168.7.2         required
@@ -42,6 +43,8 @@ static void ike_defaults(struct conf_ike *k)
 		k->half_open_s = 30;
 	if (!k->cookie_threshold)
 		k->cookie_threshold = 64;
+	if (!k->rekey_rate)
+		k->rekey_rate = 50;
 }
 
 int conf_ike_set(struct config *c, const char *name, int line, const char *key,
@@ -57,6 +60,8 @@ int conf_ike_set(struct config *c, const char *name, int line, const char *key,
 		return conf_parse_u32(v, 1, 3600, &k->half_open_s, why);
 	if (!strcmp(key, "cookie_threshold"))
 		return conf_parse_u32(v, 1, 1000000, &k->cookie_threshold, why);
+	if (!strcmp(key, "rekey_rate"))
+		return conf_parse_u32(v, 1, 100000, &k->rekey_rate, why);
 	*why = "unknown key";
 	return -2;
 }

@@ -66,6 +66,7 @@ struct conf_ike {
 	uint32_t retransmit_tries;       /* then the SA is given up */
 	uint32_t half_open_s;            /* responder SAs waiting for IKE_AUTH */
 	uint32_t cookie_threshold;       /* half-open SAs before we ask cookies */
+	uint32_t rekey_rate;             /* Child SA rekeys started per second */
 	struct conf_ike_conn *conns;
 	uint32_t n_conns;
 };

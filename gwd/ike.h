@@ -154,6 +154,8 @@ struct ike {
 	uint8_t cookie_secret[32];
 	uint64_t now;                       /* of the event being handled */
 	uint64_t conn_retry_at[CONF_MAX_CONNS];
+	int active;                         /* role seen at the last tick */
+	double rekey_tokens;                /* [ike] rekey_rate bucket */
 };
 
 int  ike_init(struct ike *ike, const struct config *cfg, struct sa_table *table,
@@ -172,8 +174,11 @@ int  ike_rekey_ike(struct ike *ike, uint64_t spi_i);
 int  ike_msgid_sync(struct ike *ike, struct ike_sa *sa);
 int  ike_delete_ike(struct ike *ike, struct ike_sa *sa);
 /* Takes over the established IKE SAs (and their Child SAs) found in the
- * shm table: after a gwd restart, or on promotion. Returns how many. */
+ * shm table: after a gwd restart, or on promotion. Returns how many.
+ * ike_tick() calls it when the member becomes ACTIVE, and forgets the
+ * in-memory SAs (not the table's) when it becomes STANDBY. */
 int  ike_adopt(struct ike *ike, uint64_t now);
+void ike_forget(struct ike *ike);
 struct ike_sa *ike_sa_by_child_spi(struct ike *ike, uint32_t spi, int *child);
 
 const char *ike_state_name(int state);

@@ -12,6 +12,7 @@ struct ike_sa *ike_sa_new(struct ike *ike, const struct conf_ike_conn *conn, int
 struct ike_sa *ike_sa_find(struct ike *ike, uint64_t spi_i, uint64_t spi_r);
 void ike_sa_destroy(struct ike *ike, struct ike_sa *sa);
 void ike_sa_kick(struct ike *ike, struct ike_sa *sa);
+int  ike_rekey_allowed(struct ike *ike);
 void ike_send_raw(struct ike *ike, struct ike_sa *sa, const uint8_t *buf, size_t len);
 int  ike_send_request(struct ike *ike, struct ike_sa *sa, int kind, uint8_t exch,
 		      const struct ike_buf *inner, int msgid0);

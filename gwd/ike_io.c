@@ -118,8 +118,7 @@ int gwd_ike_start(struct gwd *g)
 		return g->ike_fd;
 	if ((rc = ike_init(&g->ike, &g->cfg, &g->table, &ops)) < 0)
 		return rc;
-	if ((rc = ike_adopt(&g->ike, now_ms())) > 0)
-		log_info("ike: %d IKE SAs taken over from the table", rc);
+	/* the first tick takes over the table's SAs if the member is ACTIVE */
 	uv_poll_init(g->loop, &g->ike_poll, g->ike_fd);
 	g->ike_poll.data = g;
 	uv_poll_start(&g->ike_poll, UV_READABLE, on_ike_readable);

@@ -91,18 +91,9 @@ void ike_sa_destroy(struct ike *ike, struct ike_sa *sa)
 
 void ike_free(struct ike *ike)
 {
-	unsigned i;
-
-	for (i = 0; i < ike->cap; i++)
-		if (ike->sas[i].used) {
-			/* keep the shm SAs: a restarted gwd, or the standby, still
-			 * needs them; only our memory goes */
-			req_clear(&ike->sas[i]);
-			free(ike->sas[i].init_req);
-			free(ike->sas[i].init_resp);
-			free(ike->sas[i].resp);
-		}
-	sodium_memzero(ike->sas, ike->cap * sizeof(*ike->sas));
+	/* the shm SAs stay: a restarted gwd, or the standby, still needs
+	 * them; only our memory goes */
+	ike_forget(ike);
 	free(ike->sas);
 	ike->sas = NULL;
 }
@@ -474,7 +465,8 @@ void ike_sa_kick(struct ike *ike, struct ike_sa *sa)
 		return;
 	}
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].state == IKE_CH_INSTALLED && sa->child[i].want_rekey) {
+		if (sa->child[i].state == IKE_CH_INSTALLED && sa->child[i].want_rekey &&
+		    (sa->child[i].rekey_reason < 0 || ike_rekey_allowed(ike))) {
 			ike_start_rekey_child(ike, sa, i);
 			return;
 		}
@@ -589,14 +581,73 @@ static int conn_has_sa(struct ike *ike, const struct conf_ike_conn *c)
 	return 0;
 }
 
+/* The member's role decides who owns the peers. On promotion the SAs in
+ * the table (kept current by syncd) are taken over; on demotion the
+ * in-memory copies are forgotten, the other member owns them now. A
+ * STANDBY member is silent. Returns 1 if ACTIVE. */
+static int role_tick(struct ike *ike)
+{
+	int active = atomic_load(&ike->table->hdr->role) == SA_ROLE_ACTIVE, n;
+
+	if (active == ike->active)
+		return active;
+	ike->active = active;
+	if (!active) {
+		log_info("ike: member is STANDBY: IKE goes quiet");
+		ike_forget(ike);
+		return 0;
+	}
+	n = ike_adopt(ike, ike->now);
+	log_info("ike: member is ACTIVE: %d IKE SAs taken over from the table", n);
+	return 1;
+}
+
+/* DESIGN.md: queued rekeys start at a bounded rate (no storm after a
+ * promotion): a token bucket of [ike] rekey_rate per second. */
+static void rekey_tokens_refill(struct ike *ike)
+{
+	double rate = ike->cfg->ike.rekey_rate;
+
+	ike->rekey_tokens += rate * IKE_TICK_MS / 1000.0;
+	if (ike->rekey_tokens > rate)
+		ike->rekey_tokens = rate;
+}
+
+int ike_rekey_allowed(struct ike *ike)
+{
+	if (ike->rekey_tokens < 1.0)
+		return 0;
+	ike->rekey_tokens -= 1.0;
+	return 1;
+}
+
+void ike_forget(struct ike *ike)
+{
+	unsigned i;
+
+	for (i = 0; i < ike->cap; i++) {
+		struct ike_sa *sa = &ike->sas[i];
+
+		if (!sa->used)
+			continue;
+		if (sa->state == IKE_ST_INIT_DONE && ike->half_open)
+			ike->half_open--;
+		req_clear(sa);
+		free(sa->init_req);
+		free(sa->init_resp);
+		free(sa->resp);
+		sodium_memzero(sa, sizeof(*sa));
+	}
+}
+
 void ike_tick(struct ike *ike, uint64_t now)
 {
 	uint32_t i;
 
 	ike->now = now;
-	/* A standby member is silent: the active one owns the peers. */
-	if (atomic_load(&ike->table->hdr->role) != SA_ROLE_ACTIVE)
+	if (!role_tick(ike))
 		return;
+	rekey_tokens_refill(ike);
 	for (i = 0; i < ike->cap; i++) {
 		struct ike_sa *sa = &ike->sas[i];
 

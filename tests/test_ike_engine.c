@@ -632,6 +632,51 @@ static void test_hard_lifetime(void **state)
 	assert_int_equal(ctr(&B, CTR_ike_sa_deleted), 1);
 }
 
+/* Demoted, the engine forgets its SAs (the table keeps them, the other
+ * member owns them); promoted, it takes them over and goes on. */
+static void test_demote_promote(void **state)
+{
+	uint32_t s0, s1;
+
+	establish();
+	assert_pair(&s0);
+	atomic_store(&A.t.hdr->role, SA_ROLE_STANDBY);
+	tick(IKE_TICK_MS);
+	assert_null(the_sa(&A));
+	assert_int_equal(atomic_load(&A.t.hdr->ike_count), 1);
+	assert_int_equal(atomic_load(&A.t.hdr->child_count), 1);
+	atomic_store(&A.t.hdr->role, SA_ROLE_ACTIVE);
+	tick(IKE_TICK_MS);
+	assert_non_null(the_sa(&A));
+	assert_int_equal(installed_spi(the_sa(&A)), s0);
+	assert_int_equal(ike_rekey_child(&A.ike, s0), 0);
+	pump();
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_int_equal(ctr(&A, CTR_ike_sa_established), 1); /* nothing renegotiated */
+}
+
+/* Rekeys gwd starts by itself go at [ike] rekey_rate per second. */
+static void test_rekey_rate(void **state)
+{
+	uint32_t s0, s1;
+	int i;
+
+	A.cfg.ike.rekey_rate = 1;
+	establish();                   /* one tick: 0.1 token */
+	assert_pair(&s0);
+	i = sa_table_find_child_by_spi(&A.t, s0);
+	atomic_fetch_or(&A.t.child[i].flags, SA_F_REKEY_NEEDED);
+	tick(500);                     /* 0.6 */
+	assert_pair(&s1);
+	assert_int_equal(s0, s1);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_requested), 0);
+	tick(500);                     /* 1.1: one rekey may start */
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_int_equal(ctr(&A, CTR_ike_threshold_rekeys), 1);
+}
+
 /* A restarted gwd takes its SAs over from the table and goes on. */
 static void test_restart_adopts(void **state)
 {
@@ -713,6 +758,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rekey_collision, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_ke, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hard_lifetime, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_demote_promote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_rate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
