@@ -11,6 +11,77 @@
 
 struct config;
 
+/* --- IKEv2 (conf_ike.c): [ike] and [conn NAME] --- */
+
+#define IKE_MAX_SUITES   8
+#define CONF_MAX_CONNS   64
+#define CONF_ID_MAX      128
+#define CONF_PSK_MAX     128
+
+enum { IKE_ESN_NO = 1, IKE_ESN_YES = 2 }; /* ike_suite.esn_mask bits */
+
+/* One proposal the config names, strongSwan-style:
+ * IKE "aes256gcm16-prfsha256-x25519", ESP "aes256gcm16[-x25519][-esn][-noesn]". */
+struct ike_suite {
+	uint8_t enc;      /* enum sa_alg */
+	uint8_t dh;       /* 1: X25519 (always for IKE; ESP: PFS on rekey) */
+	uint8_t esn_mask; /* ESP only: IKE_ESN_* */
+};
+
+struct ike_suites {
+	struct ike_suite s[IKE_MAX_SUITES];
+	unsigned n;
+};
+
+/* An ID payload body as configured: type and data (RFC 7296 3.5). */
+struct conf_ike_id {
+	uint8_t type;     /* IKE_ID_IPV4 1, FQDN 2, RFC822 3 */
+	uint8_t len;
+	uint8_t data[CONF_ID_MAX];
+};
+
+struct conf_ike_conn {
+	char     name[32];
+	int      line;
+	uint32_t peer_addr;              /* host order */
+	uint16_t peer_port;              /* IKE_SA_INIT goes here (500) */
+	struct conf_ike_id local_id, remote_id;
+	int      have_local_id, have_remote_id;
+	uint8_t  psk[CONF_PSK_MAX];
+	uint32_t psk_len;
+	struct ike_suites ike, esp;
+	struct sa_ts local_ts, remote_ts;        /* struct sa_ts: sa_table.h */
+	int      have_local_ts, have_remote_ts;
+	int      initiator;              /* 1: start the IKE SA */
+	int      pfs;                    /* 1: X25519 on Child SA rekeys */
+	uint32_t dpd_s;                  /* liveness check interval, 0 = off */
+	uint32_t ike_lifetime_s;         /* IKE SA rekey after */
+	uint32_t child_lifetime_s;       /* Child SA rekey after */
+	uint64_t child_life_packets;     /* Child SA rekey after (0 = off) */
+};
+
+/* [ike]: timers shared by every connection. */
+struct conf_ike {
+	uint32_t retransmit_ms;          /* first retransmission timeout */
+	uint32_t retransmit_tries;       /* then the SA is given up */
+	uint32_t half_open_s;            /* responder SAs waiting for IKE_AUTH */
+	uint32_t cookie_threshold;       /* half-open SAs before we ask cookies */
+	uint32_t rekey_rate;             /* Child SA rekeys started per second */
+	struct conf_ike_conn *conns;
+	uint32_t n_conns;
+};
+
+/* The section parsers (rows of section_kinds[] in config.c). */
+int  conf_ike_set(struct config *c, const char *name, int line, const char *key,
+		  const char *val, const char **why);
+int  conf_conn_set(struct config *c, const char *name, int line, const char *key,
+		   const char *val, const char **why);
+int  conf_ike_check(struct config *c, const char **why, int *line);
+void conf_ike_free(struct config *c);
+
+int conf_ike_suites_parse(const char *text, int esp, struct ike_suites *s, const char **why);
+const struct conf_ike_conn *conf_ike_conn_by_peer(const struct conf_ike *c, uint32_t addr);
+const struct conf_ike_conn *conf_ike_conn_by_name(const struct conf_ike *c, const char *name);
 /* [sync]: syncd (conf_sync.c, docs/syncd.md). Absent: syncd refuses to run. */
 #define CONF_SYNC_PSK_LEN 32
 struct conf_sync {

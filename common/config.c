@@ -29,6 +29,8 @@ static int sa_check(struct config *c, const char **why, int *line);
 static const struct section_kind section_kinds[] = {
 	{ "gateway", 0, gateway_set, gateway_check },
 	{ "sa", 1, sa_set, sa_check },
+	{ "ike", 0, conf_ike_set, NULL },
+	{ "conn", 1, conf_conn_set, conf_ike_check },
 	{ "sync", 0, conf_sync_set, conf_sync_check },
 	{ "vrrp", 0, conf_vrrp_set, conf_vrrp_check },
 };
@@ -620,4 +622,5 @@ void config_free(struct config *c)
 	}
 	c->sas = NULL;
 	c->n_sas = 0;
+	conf_ike_free(c);
 }

@@ -67,6 +67,7 @@ struct config {
 	struct conf_sa *sas;
 	uint32_t n_sas;
 	/* Sections of the other daemons (conf_sections.h) follow here. */
+	struct conf_ike ike;         /* [ike] and [conn NAME] (conf_ike.c) */
 	struct conf_sync sync;
 	struct conf_vrrp vrrp;
 };

@@ -78,6 +78,41 @@
 	X(vrrp_garp_errors)       /* gratuitous ARPs that failed to send */  \
 	X(vrrp_vip_errors)        /* VIP add/del by netlink failed */        \
 	X(vrrp_notify_errors)     /* notify script could not be started */   \
+	/* ike: gwd's IKEv2 (gwd/ike_*.c) */                                  \
+	X(ike_rx)                 /* IKE messages received (500 and 4500) */ \
+	X(ike_tx)                 /* IKE messages sent, retransmits too */   \
+	X(ike_drop_truncated)     /* shorter than a header or length says */ \
+	X(ike_drop_malformed)     /* bad lengths, fields or payload order */ \
+	X(ike_unsupported_critical) /* unknown critical payload (2.5) */    \
+	X(ike_bad_version)        /* major version not 2 */                  \
+	X(ike_unknown_spi)        /* no IKE SA with these SPIs */            \
+	X(ike_bad_msgid)          /* message ID outside the window */        \
+	X(ike_decrypt_failed)     /* SK payload did not authenticate */      \
+	X(ike_auth_failed)        /* AUTH did not verify, or was refused */  \
+	X(ike_no_proposal)        /* NO_PROPOSAL_CHOSEN sent or received */  \
+	X(ike_invalid_ke)         /* INVALID_KE_PAYLOAD sent or received */  \
+	X(ike_ts_unacceptable)    /* traffic selectors did not narrow */     \
+	X(ike_no_conn)            /* IKE_SA_INIT from a peer not configured */\
+	X(ike_cookies_sent)       /* COOKIE asked under load (2.6) */        \
+	X(ike_retransmits)        /* requests sent again */                  \
+	X(ike_dup_requests)       /* answered from the cached response */   \
+	X(ike_half_open_timeouts) /* responder SAs that never saw IKE_AUTH */\
+	X(ike_exchange_timeouts)  /* requests never answered: SA given up */ \
+	X(ike_sa_established)     /* IKE SAs authenticated */                \
+	X(ike_sa_deleted)         /* IKE SAs removed */                      \
+	X(ike_child_installed)    /* Child SAs installed in the table */     \
+	X(ike_child_deleted)      /* Child SAs removed */                    \
+	X(ike_rekeys_requested)   /* Child SA rekeys we started */           \
+	X(ike_rekeys_succeeded)   /* ... that completed */                   \
+	X(ike_rekeys_failed)      /* ... that were refused or timed out */   \
+	X(ike_rekeys_answered)    /* Child SA rekeys the peer started */     \
+	X(ike_threshold_rekeys)   /* rekeys started by SA_F_REKEY_NEEDED */  \
+	X(ike_lifetime_rekeys)    /* rekeys started by time or packets */    \
+	X(ike_ike_rekeys)         /* IKE SA rekeys, either side */           \
+	X(ike_dpd_sent)           /* liveness checks sent */                 \
+	X(ike_dpd_answered)       /* empty INFORMATIONALs answered */        \
+	X(ike_msgid_syncs)        /* RFC 6311 exchanges, either side */      \
+	X(ike_child_expired)      /* Child SA past its hard lifetime */      \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

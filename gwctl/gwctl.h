@@ -28,6 +28,10 @@ int cmd_in_sync(struct gwctl *c, int argc, char **argv);
 
 /* vrrp.c: the vrrp part of `status` (text or JSON). */
 void vrrp_status_show(struct gwctl *c);
+int cmd_ike(struct gwctl *c, int argc, char **argv);      /* ike.c */
+int cmd_rekey(struct gwctl *c, int argc, char **argv);
+int cmd_ikectl(struct gwctl *c, int argc, char **argv);
+void ike_status(struct gwctl *c);
 
 /* sync.c */
 int  cmd_role(struct gwctl *c, int argc, char **argv);

@@ -18,6 +18,11 @@ static const struct gwctl_cmd cmds[] = {
 	{ "sa", "sa list | sa show SPI", cmd_sa },
 	{ "stats", "stats", cmd_stats },
 	{ "keys", "keys --wireshark", cmd_keys },
+	{ "ike", "ike list", cmd_ike },
+	{ "rekey", "rekey SPI | rekey ike SPI_I", cmd_rekey },
+	{ "initiate", "initiate CONN", cmd_ikectl },
+	{ "delete-ike", "delete-ike SPI_I", cmd_ikectl },
+	{ "msgid-sync", "msgid-sync SPI_I", cmd_ikectl },
 	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
 	{ "in-sync", "in-sync 0|1   (labs without syncd: set the in-sync flag)", cmd_in_sync },
 };

@@ -72,6 +72,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		json_u64(&c->j, "pid", gwd);
 		json_u64(&c->j, "uptime_ms", started && pid_alive(gwd) ? wall_ms() - started : 0);
 		json_obj_end(&c->j);
+		ike_status(c);
 		gwctl_sync_status(c);
 		vrrp_status_show(c);
 		json_obj_end(&c->j);
@@ -89,6 +90,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		       fmt_age(started ? wall_ms() - started : 0, age));
 	else
 		printf("gwd         not running\n");
+	ike_status(c);
 	gwctl_sync_status(c);
 	vrrp_status_show(c);
 	return 0;

@@ -211,7 +211,7 @@ void dp_input(struct gwd *g, struct pkt *k)
 	/* RFC 3948 2.2: four zero bytes where the SPI would be mark IKE. */
 	if (k->len >= 4 && get32(p) == 0) {
 		CTR(g, ike_packets, 1);
-		CTR(g, ike_unhandled, 1);
+		gwd_ike_input_natt(g, k, p + 4, k->len - 4);
 		return;
 	}
 	dp_input_esp(g, k);

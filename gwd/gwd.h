@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "esp.h"
+#include "ike.h"
 #include "gro.h"
 #include "sa_table.h"
 
@@ -80,6 +81,14 @@ struct gwd {
 	struct pkt_queue txq;
 	int udp_writable_wait;
 	uint32_t member_id;
+	/* IKE: UDP 500 (4500 is the data plane's socket), the engine, its
+	 * tick and the control socket */
+	struct ike ike;
+	int ike_fd;
+	uv_poll_t ike_poll;
+	uv_timer_t ike_timer;
+	int ctl_fd;
+	uv_poll_t ctl_poll;
 	/* batch scratch */
 	struct mmsghdr *mmsg;
 	struct iovec *iov;
@@ -133,5 +142,18 @@ void dp_flush(struct gwd *g);
 /* Writes the packet the TUN coalescer holds, if any (dp_input may hold one). */
 void dp_tun_flush(struct gwd *g);
 int  dp_inner_ok(const struct gwd_sa *sa, const uint8_t *ip, size_t len, size_t *ip_len);
+
+/* ike_io.c: the IKE engine's sockets and timer */
+int  gwd_ike_start(struct gwd *g);
+void gwd_ike_stop(struct gwd *g);
+/* One message that came on 4500 after the non-ESP marker. */
+void gwd_ike_input_natt(struct gwd *g, const struct pkt *k, const uint8_t *msg, size_t len);
+
+/* ctl.c: the control socket (gw.control), one command per line */
+int  ctl_start(struct gwd *g);
+void ctl_stop(struct gwd *g);
+/* Runs one command line; writes the answer (ending "ok" or "error: ...")
+ * into out. Exported for tests. */
+void ctl_exec(struct gwd *g, char *line, char *out, size_t cap);
 
 #endif

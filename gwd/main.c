@@ -1,6 +1,7 @@
 /*
  * gwd: the ESP gateway daemon. Carries ESP-in-UDP between a TUN device and
- * UDP port 4500 for the SAs in this member's shared-memory table.
+ * UDP port 4500 for the SAs in this member's shared-memory table, and
+ * negotiates them with IKEv2 for each [conn] of the config (ike.h).
  *
  *   gwd -c FILE [-n] [-v] [-p PIDFILE]
  */
@@ -178,6 +179,14 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fatal("data plane");
 	}
+	if ((rc = gwd_ike_start(&g)) < 0) {
+		errno = -rc;
+		fatal("ike (udp port 500 on the local address)");
+	}
+	if ((rc = ctl_start(&g)) < 0) {
+		errno = -rc;
+		log_warn("control socket %s", g.cfg.gw.control);
+	}
 	uv_signal_init(g.loop, &g.sig_term);
 	uv_signal_init(g.loop, &g.sig_int);
 	g.sig_term.data = g.sig_int.data = &g;
@@ -194,6 +203,8 @@ int main(int argc, char **argv)
 
 	uv_run(g.loop, UV_RUN_DEFAULT);
 
+	ctl_stop(&g);
+	gwd_ike_stop(&g);
 	dp_stop(&g);
 	uv_close((uv_handle_t *)&g.housekeeping, NULL);
 	uv_close((uv_handle_t *)&g.sig_term, NULL);

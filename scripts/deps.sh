@@ -9,6 +9,10 @@ pkgs=(
 	clang libclang-rt-14-dev
 	iproute2 iptables iputils-ping iperf3 tcpdump netcat-openbsd procps psmisc python3
 	tshark keepalived
+	# the IKEv2 interop peer (netns-tests/ike-strongswan.sh): strongSwan with
+	# its userspace ESP (kernel-libipsec); -standard-plugins brings AES-GCM
+	strongswan-charon strongswan-swanctl charon-systemd libcharon-extra-plugins
+	libstrongswan-extra-plugins libstrongswan-standard-plugins
 )
 # Extra packages (benchmark peers, fuzzing) are listed by the files that need
 # them, so that `make deps` stays the one place that installs anything.
