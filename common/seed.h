@@ -36,6 +36,14 @@ struct seed_result {
 };
 
 uint64_t seed_threshold(uint64_t ceiling, uint32_t pct);
+/* k = max(1, ceil(age / interval)); an interval of 0 counts as 1 ms. */
+uint64_t seed_k(uint64_t age_ms, uint32_t interval_ms);
+/* X * max(M, M_min) * k, rounded up and saturated at 2^64 - 1; the k used
+ * goes to *k (may be NULL). The part of seed_compute a pass over a million
+ * SAs needs: no threshold, no 128-bit division in the common case. */
+uint64_t seed_advance(const struct seed_params *p, uint64_t age_ms, uint64_t m, uint64_t *k);
+/* The same for a k computed by the caller. */
+uint64_t seed_advance_k(const struct seed_params *p, uint64_t m, uint64_t k);
 void seed_compute(const struct seed_params *p, uint64_t s0, uint64_t age_ms, uint64_t m,
 		  uint64_t ceiling, struct seed_result *r);
 const char *seed_verdict_name(int v);
