@@ -69,6 +69,7 @@ struct config {
 	/* Sections of the other daemons (conf_sections.h) follow here. */
 	struct conf_sync sync;
 	struct conf_vrrp vrrp;
+	struct conf_failover failover;
 };
 
 /* Where a parse error is reported. */
