@@ -78,6 +78,9 @@
 	X(vrrp_garp_errors)       /* gratuitous ARPs that failed to send */  \
 	X(vrrp_vip_errors)        /* VIP add/del by netlink failed */        \
 	X(vrrp_notify_errors)     /* notify script could not be started */   \
+	/* failover: the promotion (promote.h) and what follows it */     \
+	X(promotions)             /* promotions run (promote_prepare) */     \
+	X(replay_restarts)        /* inbound windows restarted after one */  \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,
