@@ -10,6 +10,7 @@
 #include "config.h"
 #include "esp.h"
 #include "gro.h"
+#include "promote.h"
 #include "sa_table.h"
 
 /* A packet buffer. Data starts at `off`; outbound packets are read from
@@ -97,6 +98,8 @@ struct gwd {
 	int udp_gro;
 	uint8_t *rx_buf;
 	struct sockaddr_in *rx_peer;
+	/* the last promotion's inbound policy (promote.h, step 4) */
+	struct promote_params_cache promote;
 };
 
 
