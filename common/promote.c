@@ -17,7 +17,17 @@
 #define PROMOTE_PREFETCH 16
 #endif
 
-static void promote_sa_load(struct promote_sa *sa, struct child_sa_rec *rec);
+static inline void promote_sa_load(struct promote_sa *sa, struct child_sa_rec *rec)
+{
+	sa->flags = atomic_load_explicit(&rec->flags, memory_order_relaxed);
+	sa->activation = atomic_load_explicit(&rec->activation, memory_order_relaxed);
+	sa->out_seq = atomic_load_explicit(&rec->out_seq, memory_order_relaxed);
+	sa->s0 = rec->s0;
+	sa->s0_ms = rec->s0_ms;
+	sa->in_s0 = rec->in_s0;
+	sa->m_peak = rec->m_peak;
+	sa->m_peak_in = rec->m_peak_in;
+}
 
 /* --- parameters --- */
 
@@ -95,37 +105,37 @@ static uint64_t promote_k(const struct promote_params *p, uint64_t age)
 	return q + (q * d != age);
 }
 
+/* k for an SA: 1 without an S_0 (the jump starts from its own counter). */
+static uint64_t sa_k(const struct promote_params *p, const struct promote_sa *sa)
+{
+	return sa->s0_ms ? promote_k(p, age_of(p, sa->s0_ms)) : 1;
+}
+
 /* Step 2: where the counter goes. */
 static uint64_t decide_seed(const struct promote_params *p, const struct promote_sa *sa,
-			    struct promote_decision *d)
+			    uint64_t k)
 {
 	uint64_t target;
 
-	if (p->strategy != CONF_FAILOVER_SEED) {
-		/* none, global-rekey: resume where the standby is (never below S_0) */
-		d->k = 1;
+	if (p->strategy != CONF_FAILOVER_SEED) /* none, global-rekey: never below S_0 */
 		return sa->out_seq > sa->s0 ? sa->out_seq : sa->s0;
-	}
-	if (!sa->s0_ms) {
-		/* no S_0: at least X * M_min on top of our own counter */
-		d->k = 1;
-		target = sat_add(sa->out_seq, seed_advance_k(&p->seed, sa->m_peak, 1));
-	} else {
-		d->k = promote_k(p, age_of(p, sa->s0_ms));
-		target = sat_add(sa->s0, seed_advance_k(&p->seed, sa->m_peak, d->k));
-	}
+	/* no S_0: at least X * M_min on top of our own counter */
+	target = sat_add(sa->s0_ms ? sa->s0 : sa->out_seq, seed_advance_k(&p->seed, sa->m_peak, k));
 	/* back-to-back promotions: a counter only moves forward */
 	return target > sa->out_seq ? target : sa->out_seq;
 }
 
-void promote_decide(const struct promote_params *p, const struct promote_sa *sa,
-		    struct promote_decision *d)
+/* The decision; inlined into the pass, exported as promote_decide. */
+static inline __attribute__((always_inline)) void
+decide(const struct promote_params *p, const struct promote_sa *sa, struct promote_decision *d)
 {
 	int esn = !!(sa->flags & SA_F_ESN), manual = !!(sa->flags & SA_F_MANUAL);
 	uint64_t ceiling = p->ceiling[esn], target;
 	uint32_t f = sa->flags, v = 0, need_rekey, blocked;
 
-	target = decide_seed(p, sa, d);
+	/* k tells how stale S_0 is under every strategy (the report) */
+	d->k = sa_k(p, sa);
+	target = decide_seed(p, sa, d->k);
 	if (!sa->s0_ms)
 		v |= PROMOTE_V_NEVER_SYNCED;
 	if (d->k > 1)
@@ -181,8 +191,9 @@ void promote_decide(const struct promote_params *p, const struct promote_sa *sa,
 	d->verdict = v;
 }
 
-uint64_t promote_inbound_top(const struct promote_params *p, const struct promote_sa *sa,
-			     uint64_t replay_top)
+/* Step 4 for a k already known (the pass has it from the decision). */
+static uint64_t inbound_top_k(const struct promote_params *p, const struct promote_sa *sa,
+			      uint64_t replay_top, uint64_t k)
 {
 	uint64_t top = sa->in_s0 > replay_top ? sa->in_s0 : replay_top;
 	uint64_t ceiling = (sa->flags & SA_F_ESN) ? UINT64_MAX : UINT32_MAX;
@@ -193,14 +204,23 @@ uint64_t promote_inbound_top(const struct promote_params *p, const struct promot
 	/* Strict: the old active may have accepted X * max(M_in, M_min) per
 	 * interval since the synced top (k intervals); none of it may be
 	 * accepted again. Without a synced top our own top is the base. */
-	if (sa->s0_ms)
-		floor = sat_add(sa->in_s0, seed_advance_k(&p->seed, sa->m_peak_in,
-							  promote_k(p, age_of(p, sa->s0_ms))));
-	else
-		floor = sat_add(replay_top, seed_advance_k(&p->seed, sa->m_peak_in, 1));
+	floor = sat_add(sa->s0_ms ? sa->in_s0 : replay_top,
+			seed_advance_k(&p->seed, sa->m_peak_in, k));
 	if (floor > ceiling)
 		floor = ceiling;
 	return floor > top ? floor : top;
+}
+
+uint64_t promote_inbound_top(const struct promote_params *p, const struct promote_sa *sa,
+			     uint64_t replay_top)
+{
+	return inbound_top_k(p, sa, replay_top, sa_k(p, sa));
+}
+
+void promote_decide(const struct promote_params *p, const struct promote_sa *sa,
+		    struct promote_decision *d)
+{
+	decide(p, sa, d);
 }
 
 const struct promote_params *promote_params_cached(const struct sa_table *t,
@@ -274,17 +294,6 @@ static uint64_t hist_median(const uint32_t *hist, uint64_t n)
 
 /* --- the pass --- */
 
-static void promote_sa_load(struct promote_sa *sa, struct child_sa_rec *rec)
-{
-	sa->flags = atomic_load_explicit(&rec->flags, memory_order_relaxed);
-	sa->activation = atomic_load_explicit(&rec->activation, memory_order_relaxed);
-	sa->out_seq = atomic_load_explicit(&rec->out_seq, memory_order_relaxed);
-	sa->s0 = rec->s0;
-	sa->s0_ms = rec->s0_ms;
-	sa->in_s0 = rec->in_s0;
-	sa->m_peak = rec->m_peak;
-	sa->m_peak_in = rec->m_peak_in;
-}
 
 /* Writes back what moved. Plain (relaxed) stores: the lock is ours, syncd
  * is frozen, and gwd writes none of these while STANDBY; a locked RMW per
@@ -329,20 +338,25 @@ static void promote_child_pass(struct sa_table *t, const struct promote_params *
 		promote_sa_load(&sa, rec);
 		/* Step 4: every receiving SA restarts its window at its next packet */
 		inbound++;
-		if (p->inbound == CONF_INBOUND_STRICT) {
-			uint64_t adv = promote_inbound_top(p, &sa, sa.in_s0) - sa.in_s0;
-
-			in_adv_max = adv > in_adv_max ? adv : in_adv_max;
-		}
 		if (state == SA_STATE_REKEYED) {
 			/* receives only: nothing to seed, no IV to protect */
+			if (p->inbound == CONF_INBOUND_STRICT) {
+				uint64_t adv = promote_inbound_top(p, &sa, sa.in_s0) - sa.in_s0;
+
+				in_adv_max = adv > in_adv_max ? adv : in_adv_max;
+			}
 			if (!(sa.flags & SA_F_REPLAY_RESET))
 				atomic_store_explicit(&rec->flags, sa.flags | SA_F_REPLAY_RESET,
 						      memory_order_relaxed);
 			continue;
 		}
 		child++;
-		promote_decide(p, &sa, &d);
+		decide(p, &sa, &d);
+		if (p->inbound == CONF_INBOUND_STRICT) {
+			uint64_t adv = inbound_top_k(p, &sa, sa.in_s0, d.k) - sa.in_s0;
+
+			in_adv_max = adv > in_adv_max ? adv : in_adv_max;
+		}
 		promote_sa_store(rec, &sa, &d);
 		a->verdicts[d.verdict & PROMOTE_V_ALL]++;
 		a->hist[promote_hist_bucket(d.advance)]++;

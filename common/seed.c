@@ -35,32 +35,6 @@ uint64_t seed_advance(const struct seed_params *p, uint64_t age_ms, uint64_t m, 
 	return seed_advance_k(p, m, k);
 }
 
-uint64_t seed_advance_k(const struct seed_params *p, uint64_t m, uint64_t k)
-{
-	uint64_t base = m > p->m_min ? m : p->m_min;
-	u128 adv;
-
-	/* Fast path, exact: base * X fits 64 bits (base < 2^52, X < 2^12), so
-	 * the division by the constant 1000 is a multiply, and the product
-	 * with k is checked for overflow instead of computed in 128 bits. */
-	if (base < (1ull << 52) && p->x_milli < (1u << 12)) {
-		uint64_t bx = (base * p->x_milli + 999) / 1000, r;
-
-		if (!__builtin_mul_overflow(bx, k, &r))
-			return r;
-		return UINT64_MAX;
-	}
-	/* ceil(X * base), then * k. base * x_milli < 2^64 * 2^32; after the
-	 * division and a clamp to 2^64 the product with k (< 2^64) stays
-	 * below 2^128, so nothing wraps before the final saturation. */
-	adv = (u128)base * p->x_milli;
-	adv = (adv + 999) / 1000;
-	if (adv > (u128)UINT64_MAX)
-		adv = (u128)UINT64_MAX + 1;
-	adv *= k;
-	return sat64(adv);
-}
-
 void seed_compute(const struct seed_params *p, uint64_t s0, uint64_t age_ms, uint64_t m,
 		  uint64_t ceiling, struct seed_result *r)
 {

@@ -128,7 +128,7 @@ static void test_decide_rows(void **state)
 		{ 26, SEED, MAN, ESP_IV_MAX_ACT, 1000, 1000, 50,    500,    2000,            1, MAN|RN|BL,   ESP_IV_MAX_ACT + 1, V_SEED | V_CAN | V_ACT | V_BL | V_NB },
 		{ 27, SEED, 0, UINT32_MAX, 1000, 1000,       50,    500,    2000,            1, RN | BL,     UINT32_MAX, V_SEED | V_RK | V_NEW | V_ACT | V_BL | V_NB },
 		/* none: resume where the standby is; the ceiling still counts */
-		{ 28, NONE, 0,     0, 1000,       1000,       5000, 500,    1000,            1, 0,           1, 0 },
+		{ 28, NONE, 0,     0, 1000,       1000,       5000, 500,    1000,            50, 0,          1, V_ST },   /* k is reported, not used */
 		{ 29, NONE, 0,     0, 1000,       900,        50,   500,    1000,            1, 0,           1, 0 },
 		{ 30, NONE, 0,     0, 900,        1000,       50,   500,    1000,            1, 0,           1, V_SEED },             /* never below S_0 */
 		{ 31, NONE, 0,     0, T32,        T32,        50,   500,    T32,             1, RN | TH,     1, V_RK | V_NEW | V_NT },
