@@ -146,4 +146,34 @@ int  conf_vrrp_set(struct config *c, const char *name, int line, const char *key
 		   const char *val, const char **why);
 int  conf_vrrp_check(struct config *c, const char **why, int *line);
 
+/* [failover]: the promotion's counter seeding and rekey policy
+ * (conf_failover.c, docs/failover.md). Absent: every default. */
+enum conf_failover_strategy {
+	CONF_FAILOVER_SEED         = 0, /* seed the counters, rekey only near the ceiling */
+	CONF_FAILOVER_GLOBAL_REKEY = 1, /* rekey every Child SA, no seeding */
+	CONF_FAILOVER_NONE         = 2, /* resume from S_0 as synced */
+};
+
+enum conf_failover_inbound {
+	CONF_INBOUND_LEARN  = 0, /* the window restarts at the synced top */
+	CONF_INBOUND_STRICT = 1, /* ... at the synced top + X * max(M_in, M_min) * k */
+};
+
+struct conf_failover {
+	int      present;
+	int      line;
+	uint32_t strategy;           /* enum conf_failover_strategy (default seed) */
+	uint32_t inbound;            /* enum conf_failover_inbound (default learn) */
+	uint32_t x_milli;            /* X * 1000, 1500..3000 (default 2000) */
+	uint32_t m_min;              /* packets per interval (default [sync] packet_threshold) */
+	uint32_t rekey_rate;         /* rekeys started per second by gwd (default 100) */
+};
+
+void conf_failover_defaults(struct conf_failover *f);
+int  conf_failover_set(struct config *c, const char *name, int line, const char *key,
+		       const char *val, const char **why);
+int  conf_failover_check(struct config *c, const char **why, int *line);
+const char *conf_failover_strategy_name(uint32_t s);
+const char *conf_failover_inbound_name(uint32_t i);
+
 #endif

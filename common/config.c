@@ -33,6 +33,7 @@ static const struct section_kind section_kinds[] = {
 	{ "conn", 1, conf_conn_set, conf_ike_check },
 	{ "sync", 0, conf_sync_set, conf_sync_check },
 	{ "vrrp", 0, conf_vrrp_set, conf_vrrp_check },
+	{ "failover", 0, conf_failover_set, conf_failover_check },
 };
 
 struct parse_ctx {

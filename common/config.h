@@ -70,6 +70,7 @@ struct config {
 	struct conf_ike ike;         /* [ike] and [conn NAME] (conf_ike.c) */
 	struct conf_sync sync;
 	struct conf_vrrp vrrp;
+	struct conf_failover failover;
 };
 
 /* Where a parse error is reported. */

@@ -113,6 +113,9 @@
 	X(ike_dpd_answered)       /* empty INFORMATIONALs answered */        \
 	X(ike_msgid_syncs)        /* RFC 6311 exchanges, either side */      \
 	X(ike_child_expired)      /* Child SA past its hard lifetime */      \
+	/* failover: the promotion (promote.h) and what follows it */     \
+	X(promotions)             /* promotions run (promote_prepare) */     \
+	X(replay_restarts)        /* inbound windows restarted after one */  \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

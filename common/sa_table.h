@@ -77,13 +77,24 @@ enum {
 	SA_F_BLOCKED      = 1u << 3, /* counter at the ceiling: sends nothing */
 	SA_F_THRESHOLD    = 1u << 4, /* threshold crossing already counted */
 	SA_F_INITIATOR    = 1u << 5, /* we initiated the Child SA */
+	/* The promotion (promote.h): this member's inbound window restarts
+	 * at the SA's next packet, before its replay check (gwd). Local to the
+	 * member: syncd neither sends nor overwrites it. */
+	SA_F_REPLAY_RESET = 1u << 6,
 };
+
+/* Child SA flags that describe this member's copy, not the SA. */
+#define SA_F_LOCAL SA_F_REPLAY_RESET
 
 /* IKE SA flags. */
 enum {
 	IKE_F_INITIATOR     = 1u << 0,
 	IKE_F_PEER_MSGID_SYNC = 1u << 1, /* peer sent IKEV2_MESSAGE_ID_SYNC_SUPPORTED */
 	IKE_F_NAT_T         = 1u << 2,
+	/* Set at promotion for peers with IKE_F_PEER_MSGID_SYNC: the last
+	 * exchange may not have been synced; gwd starts an RFC 6311
+	 * IKEV2_MESSAGE_ID_SYNC and clears it. */
+	IKE_F_MSGID_SYNC_NEEDED = 1u << 3,
 };
 
 /* A traffic selector: one IPv4 prefix (host order). */

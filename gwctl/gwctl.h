@@ -38,6 +38,10 @@ int  cmd_role(struct gwctl *c, int argc, char **argv);
 void gwctl_sync_status(struct gwctl *c);
 void gwctl_sa_sync(struct gwctl *c, const struct child_sa_rec *r);
 
+/* failover.c */
+int  cmd_failover(struct gwctl *c, int argc, char **argv);
+void gwctl_failover_status(struct gwctl *c);
+
 /* Human output helpers. */
 const char *fmt_age(uint64_t ms, char buf[32]);
 const char *fmt_flags(uint32_t flags, char buf[96]);

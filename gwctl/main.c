@@ -25,6 +25,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "msgid-sync", "msgid-sync SPI_I", cmd_ikectl },
 	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
 	{ "in-sync", "in-sync 0|1   (labs without syncd: set the in-sync flag)", cmd_in_sync },
+	{ "failover", "failover last   (the last promotion's report)", cmd_failover },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

@@ -29,6 +29,7 @@ static const struct {
 	{ SA_F_ESN, "esn" },       { SA_F_MANUAL, "manual" },
 	{ SA_F_REKEY_NEEDED, "rekey-needed" }, { SA_F_BLOCKED, "blocked" },
 	{ SA_F_THRESHOLD, "threshold" }, { SA_F_INITIATOR, "initiator" },
+	{ SA_F_REPLAY_RESET, "replay-restart" },
 };
 
 const char *fmt_flags(uint32_t flags, char buf[96])
@@ -75,6 +76,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 		ike_status(c);
 		gwctl_sync_status(c);
 		vrrp_status_show(c);
+		gwctl_failover_status(c);
 		json_obj_end(&c->j);
 		json_done(&c->j);
 		return 0;
@@ -93,6 +95,7 @@ int cmd_status(struct gwctl *c, int argc, char **argv)
 	ike_status(c);
 	gwctl_sync_status(c);
 	vrrp_status_show(c);
+	gwctl_failover_status(c);
 	return 0;
 }
 

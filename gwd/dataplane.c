@@ -156,6 +156,12 @@ static void dp_input_esp(struct gwd *g, struct pkt *k)
 		return;
 	}
 	rec = sa->rec;
+	/* After a promotion the window restarts, per the inbound policy,
+	 * before the SA's first replay check (promote.h, step 4). */
+	if (atomic_load_explicit(&rec->flags, memory_order_relaxed) & SA_F_REPLAY_RESET) {
+		promote_replay_restart(promote_params_cached(&g->table, &g->promote), rec);
+		CTR(g, replay_restarts, 1);
+	}
 	seq = replay_infer(rec->replay.top, sa->window, lo, sa->esn);
 	if (g->cfg.gw.anti_replay) {
 		v = replay_check(&rec->replay, sa->window, seq);

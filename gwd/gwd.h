@@ -11,6 +11,7 @@
 #include "esp.h"
 #include "ike.h"
 #include "gro.h"
+#include "promote.h"
 #include "sa_table.h"
 
 /* A packet buffer. Data starts at `off`; outbound packets are read from
@@ -106,6 +107,8 @@ struct gwd {
 	int udp_gro;
 	uint8_t *rx_buf;
 	struct sockaddr_in *rx_peer;
+	/* the last promotion's inbound policy (promote.h, step 4) */
+	struct promote_params_cache promote;
 };
 
 

@@ -219,6 +219,10 @@ unset 'PID[1]'
 ms=$(garp_ms 2 "$t0")
 wait_converged 2 3
 [[ $(gwctl 2 --json status) == *'"last_reason":"master down timer expired"'* ]]
+# the promotion ran in vrrp and left its report (docs/failover.md)
+fo=$(gwctl 2 --json failover last)
+[[ $fo == *'"reason":"master down timer expired"'* && $fo == *'"epoch_new":'* ]]
+[[ $fo == *'"strategy":"seed"'* && $fo == *'"member_id":2,'* ]]
 awk -v m="$ms" 'BEGIN { exit !(m < 34.1 + 50) }'
 unique_vips 2 2 3
 pretty "kill -9" "gw2 MASTER, its GARP on the wire $ms ms after the kill (Master_Down_Interval 34.1 ms)"

@@ -479,7 +479,9 @@ void sync_child_from_rec(struct sync_child *m, const struct child_sa_rec *r,
 	m->spi_out = r->spi_out;
 	m->alg = r->alg;
 	m->state = r->state;
-	m->flags = atomic_load_explicit(&((struct child_sa_rec *)r)->flags, memory_order_relaxed);
+	/* flags about this member's copy (SA_F_LOCAL) stay here */
+	m->flags = atomic_load_explicit(&((struct child_sa_rec *)r)->flags, memory_order_relaxed) &
+		   ~(uint32_t)SA_F_LOCAL;
 	m->replay_window = r->replay_window;
 	m->key_in = r->key_in;
 	m->key_out = r->key_out;

@@ -85,7 +85,11 @@ int sync_merge_child(struct child_sa_rec *r, const struct sync_child *m, uint32_
 	r->life_hard_ms = m->life_hard_ms;
 	r->life_soft_packets = m->life_soft_packets;
 	r->life_hard_packets = m->life_hard_packets;
-	atomic_store_explicit(&r->flags, m->flags, memory_order_relaxed);
+	/* the peer's flags, but ours about our own copy (SA_F_LOCAL) stay */
+	atomic_store_explicit(&r->flags,
+			      (m->flags & ~(uint32_t)SA_F_LOCAL) |
+			      (atomic_load_explicit(&r->flags, memory_order_relaxed) & SA_F_LOCAL),
+			      memory_order_relaxed);
 	sync_merge_u32(&r->activation, m->activation);
 	return sync_merge_counters(r, m->out_seq, m->in_top);
 }

@@ -362,7 +362,8 @@ static int tx_counters(struct sync_tx *x, int flush)
 		/* rewritten records: looked for once per interval, which saves a
 		 * cache line per SA on the scans in between */
 		if (flush && (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq ||
-			      atomic_load_explicit(&r->flags, memory_order_relaxed) != s->flags)) {
+			      (atomic_load_explicit(&r->flags, memory_order_relaxed) &
+			       ~(uint32_t)SA_F_LOCAL) != s->flags)) {
 			if (!x->room(x->arg))
 				break;
 			if (r->gen == s->gen && live(r->state) && (rc = tx_child_add(x, i)) < 0)

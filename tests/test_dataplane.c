@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../gwd/gwd.h"
+#include "log.h"
 
 #define KA "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f01020304"
 #define KB "ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f05060708"
@@ -299,6 +300,77 @@ static void test_reinstall_keeps_counters(void **state)
 	assert_int_equal(atomic_load(&rec->activation), 1);
 }
 
+/*
+ * After a promotion the receiver's window restarts at its first packet
+ * (promote.h, step 4). The old active accepted 1001..1010, but the last
+ * sync said 1003: syncd raised the top to 1003 and left the bitmap empty.
+ * learn: 1001..1003 are refused, 1004..1010 are the documented exposure
+ * (taken once each); strict (M_in 5, X 2): nothing up to 1013 is taken.
+ */
+static void promote_receiver(const char *inbound)
+{
+	struct child_sa_rec *rec = g.db.sas[0].rec;
+	struct promote_report r;
+	struct conf_err e;
+	struct config c;
+	char text[256];
+
+	snprintf(text, sizeof(text), "[gateway]\nname = p\n[failover]\nx = 2.0\nm_min = 2\n"
+		 "inbound = %s\n", inbound);
+	if (config_load_string(&c, "p.conf", text, &e) < 0)
+		fail_msg("%s", e.msg);
+	memset(&rec->replay, 0, sizeof(rec->replay));
+	rec->replay.top = 1003;
+	rec->in_s0 = 1003;
+	rec->s0_ms = now_ms();
+	rec->m_peak_in = 5;
+	atomic_store(&g.table.hdr->role, SA_ROLE_STANDBY);
+	promote_release(&g.table);
+	assert_int_equal(promote_prepare(&g.table, &c, "test", &r), 0);
+	promote_activate(&g.table, &r);
+	assert_true(atomic_load(&rec->flags) & SA_F_REPLAY_RESET);
+	config_free(&c);
+}
+
+static void test_promotion_restarts_window(void **state)
+{
+	struct child_sa_rec *tx = peer.db.sas[0].rec, *rx = g.db.sas[0].rec;
+	struct pkt *p[16];
+	uint64_t b[CTR_COUNT];
+	int i;
+
+	atomic_store(&tx->out_seq, 1000);
+	for (i = 1; i <= 15; i++) /* p[i] carries 1000 + i */
+		assert_non_null(p[i] = seal(0x0a010005, 0x0a020007, 60));
+
+	promote_receiver("learn");
+	snap(b);
+	feed(p[2], p[2]->len);
+	assert_int_equal(ctr(&g, CTR_replay_restarts), b[CTR_replay_restarts] + 1);
+	assert_int_equal(ctr(&g, CTR_drop_replay), b[CTR_drop_replay] + 1);
+	assert_int_equal(atomic_load(&rx->flags) & SA_F_REPLAY_RESET, 0);
+	feed(p[3], p[3]->len);
+	assert_int_equal(ctr(&g, CTR_drop_replay), b[CTR_drop_replay] + 2);
+	feed(p[5], p[5]->len); /* the exposure: above the synced top */
+	assert_int_equal(ctr(&g, CTR_rx_packets), b[CTR_rx_packets] + 1);
+	feed(p[5], p[5]->len); /* once */
+	assert_int_equal(ctr(&g, CTR_drop_replay), b[CTR_drop_replay] + 3);
+	assert_int_equal(ctr(&g, CTR_replay_restarts), b[CTR_replay_restarts] + 1);
+
+	promote_receiver("strict");
+	snap(b);
+	for (i = 4; i <= 13; i++)
+		feed(p[i], p[i]->len);
+	assert_int_equal(ctr(&g, CTR_drop_replay), b[CTR_drop_replay] + 10);
+	assert_int_equal(ctr(&g, CTR_rx_packets), b[CTR_rx_packets]);
+	feed(p[14], p[14]->len);
+	assert_int_equal(ctr(&g, CTR_rx_packets), b[CTR_rx_packets] + 1);
+	assert_int_equal(ctr(&g, CTR_replay_restarts), b[CTR_replay_restarts] + 1);
+	assert_true(rx->replay.top == 1014);
+	for (i = 1; i <= 15; i++)
+		pkt_put(&peer.pool, p[i]);
+}
+
 int main(void)
 {
 	static const char *chacha = "chacha20poly1305", *aes = "aes256gcm16";
@@ -309,6 +381,8 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_ceiling, setup, teardown, (void *)chacha),
 		cmocka_unit_test_prestate_setup_teardown(test_standby_sends_nothing, setup, teardown, (void *)aes),
 		cmocka_unit_test_prestate_setup_teardown(test_reinstall_keeps_counters, setup, teardown, (void *)aes),
+		cmocka_unit_test_prestate_setup_teardown(test_promotion_restarts_window, setup, teardown, (void *)aes),
+		cmocka_unit_test_prestate_setup_teardown(test_promotion_restarts_window, setup, teardown, (void *)chacha),
 	};
 
 	return cmocka_run_group_tests_name("dataplane", tests, NULL, NULL);

@@ -83,12 +83,41 @@ static void test_monotonic(void **state)
 		}
 }
 
+/* The fast path of seed_advance_k (64-bit, no 128-bit division) against
+ * the plain 128-bit formula, saturated, over random inputs. */
+static void test_fast_path(void **state)
+{
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	int i;
+
+	for (i = 0; i < 500000; i++) {
+		struct seed_params p = { 0, 0, 100, 95 };
+		unsigned __int128 want;
+		uint64_t m, k, got;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		p.x_milli = 1500 + (uint32_t)(x % 1501);
+		m = x >> (x % 64);
+		p.m_min = (x >> 7) % 5000;
+		k = 1 + ((x >> 11) >> ((x >> 3) % 64));
+		got = seed_advance_k(&p, m, k);
+		want = (unsigned __int128)(m > p.m_min ? m : p.m_min) * p.x_milli;
+		want = (want + 999) / 1000 * k;
+		if (want > UINT64_MAX)
+			want = UINT64_MAX;
+		if (got != (uint64_t)want)
+			fail_msg("m %llu k %llu x %u: %llu", (unsigned long long)m,
+				 (unsigned long long)k, p.x_milli, (unsigned long long)got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows),
 		cmocka_unit_test(test_threshold),
 		cmocka_unit_test(test_monotonic),
+		cmocka_unit_test(test_fast_path),
 	};
 
 	return cmocka_run_group_tests_name("seed", tests, NULL, NULL);

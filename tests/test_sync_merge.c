@@ -122,6 +122,26 @@ static void test_child_counters(void **state)
 	free(r);
 }
 
+/* SA_F_LOCAL (the promotion's "restart the window here") describes one
+ * member's copy: it is not sent, and what the peer sends does not clear or
+ * set it. */
+static void test_local_flags(void **state)
+{
+	struct child_sa_rec *r = sa_child_rec_new();
+	struct sync_child m = msg(), out;
+
+	m.flags = SA_F_ESN | SA_F_REPLAY_RESET;
+	sync_merge_child(r, &m, 0);
+	assert_int_equal(atomic_load(&r->flags), SA_F_ESN);
+	atomic_store(&r->flags, SA_F_ESN | SA_F_REPLAY_RESET);
+	m.flags = SA_F_ESN | SA_F_REKEY_NEEDED;
+	sync_merge_child(r, &m, 0);
+	assert_int_equal(atomic_load(&r->flags), SA_F_ESN | SA_F_REKEY_NEEDED | SA_F_REPLAY_RESET);
+	sync_child_from_rec(&out, r, 1, 1, 0, 0);
+	assert_int_equal(out.flags, SA_F_ESN | SA_F_REKEY_NEEDED);
+	free(r);
+}
+
 static void test_child_valid(void **state)
 {
 	struct sync_child m = msg();
@@ -165,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_u64_rows),
 		cmocka_unit_test(test_u32_and_top),
 		cmocka_unit_test(test_child_counters),
+		cmocka_unit_test(test_local_flags),
 		cmocka_unit_test(test_child_valid),
 		cmocka_unit_test(test_ike_msgids),
 	};

@@ -4,8 +4,10 @@
  * the status block gwctl reads.
  *
  * Promotion (BACKUP -> MASTER), each step done before the next:
- *   promote_prepare()        sync frozen, (seeding...), activation counts
- *   role ACTIVE, epoch + 1   gwd starts sending
+ *   promote_prepare()        sync frozen, seeding, ceiling check, inbound
+ *                            policy, IKE message IDs, activation counts
+ *   promote_activate()       role ACTIVE, epoch + 1 (gwd starts sending),
+ *                            the report for `gwctl failover last`
  *   VIPs added               then gratuitous ARPs (SEND_GARP)
  * Demotion (MASTER -> BACKUP or INIT): role STANDBY first (gwd stops
  * sending), then the VIPs go, then syncd may apply again.
@@ -59,19 +61,23 @@ static void vips_del(struct vrrpd *d)
 
 static void promote(struct vrrpd *d)
 {
-	struct sa_table_hdr *h = d->table.hdr;
 	struct promote_report r;
+	const struct failover_status *st = &r.st;
 	uint64_t epoch;
 	int rc;
 
-	if ((rc = promote_prepare(&d->table, &d->cfg, &r)) < 0)
+	if ((rc = promote_prepare(&d->table, &d->cfg, d->fsm.reason, &r)) < 0)
 		log_warnx("promotion steps failed: %s; taking the role anyway",
 			  strerror(-rc));
-	atomic_store(&h->role, SA_ROLE_ACTIVE);
-	epoch = atomic_fetch_add(&h->epoch, 1) + 1;
+	epoch = promote_activate(&d->table, &r);
 	vips_add(d);
-	log_info("role ACTIVE, epoch %llu (%u Child SAs activated in %llu us)",
-		 (unsigned long long)epoch, r.activated, (unsigned long long)r.elapsed_us);
+	log_info("role ACTIVE, epoch %llu in %llu us: %llu Child SAs, %llu seeded (max %llu, "
+		 "median %llu), %llu queued for rekey, %llu blocked, %llu cannot rekey",
+		 (unsigned long long)epoch, (unsigned long long)st->duration_us,
+		 (unsigned long long)st->child_sas, (unsigned long long)st->seeded,
+		 (unsigned long long)st->advance_max, (unsigned long long)st->advance_median,
+		 (unsigned long long)st->rekey_queued, (unsigned long long)st->blocked,
+		 (unsigned long long)st->cannot_rekey);
 }
 
 static void demote(struct vrrpd *d)
