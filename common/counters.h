@@ -116,6 +116,9 @@
 	/* failover: the promotion (promote.h) and what follows it */     \
 	X(promotions)             /* promotions run (promote_prepare) */     \
 	X(replay_restarts)        /* inbound windows restarted after one */  \
+	/* failover: gwd's IKE engine after a promotion (gwd/ike_promo.c) */ \
+	X(ike_promo_rekeys)       /* rekeys started from its queue */        \
+	X(ike_promo_msgid_syncs)  /* RFC 6311 syncs started for it */        \
 
 enum ctr_id {
 #define CTR_ENUM(n) CTR_##n,

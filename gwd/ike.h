@@ -78,6 +78,8 @@ struct ike_child {
 	int rekey_reason;        /* counter to bump when it starts (-1: command) */
 	int pred;                /* IKE_CH_INBOUND: index of the SA it replaces */
 	uint64_t linger_until;   /* deleted: still receives until then */
+	int promo;               /* in the promotion's rekey queue ([failover] rekey_rate) */
+	uint64_t promo_retry_at; /* ... not before (after a failed try) */
 };
 
 /* After a Delete, an old SA still takes what the peer sent before it
@@ -98,6 +100,7 @@ struct ike_req {
 	uint8_t dh_priv[IKE_DH_LEN], dh_pub[IKE_DH_LEN];
 	int pfs;
 	uint32_t sync_nonce;
+	int promo;               /* a rekey from the promotion's queue (report counts it) */
 };
 
 struct ike_sa {
@@ -156,6 +159,12 @@ struct ike {
 	uint64_t conn_retry_at[CONF_MAX_CONNS];
 	int active;                         /* role seen at the last tick */
 	double rekey_tokens;                /* [ike] rekey_rate bucket */
+	/* After a promotion (ike_promo.c): the queue the promotion flagged,
+	 * paced by its own bucket at [failover] rekey_rate. */
+	double promo_tokens;
+	uint64_t promo_epoch;               /* epoch whose promotion was taken */
+	unsigned promo_wait;                /* ticks the report was still pending */
+	unsigned promo_blocked;             /* queued BLOCKED SAs ready: they go first */
 };
 
 int  ike_init(struct ike *ike, const struct config *cfg, struct sa_table *table,
@@ -193,6 +202,8 @@ void ike_shm_child_state(struct ike *ike, struct ike_child *ch, int shm_state);
 void ike_shm_child_free(struct ike *ike, struct ike_child *ch);
 void ike_shm_child_owner(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
 uint32_t ike_shm_child_flags(struct ike *ike, const struct ike_child *ch);
+uint32_t ike_shm_ike_flags(struct ike *ike, const struct ike_sa *sa);
+void ike_shm_ike_clear_flags(struct ike *ike, const struct ike_sa *sa, uint32_t f);
 uint64_t ike_shm_child_packets(struct ike *ike, const struct ike_child *ch);
 /* SPIs with the member id in the top four bits (cluster-safe). */
 uint32_t ike_alloc_child_spi(struct ike *ike);

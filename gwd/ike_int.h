@@ -42,4 +42,13 @@ void ike_child_drop(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
 void ike_child_retire(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
 void ike_child_promote(struct ike *ike, struct ike_sa *sa, int idx);
 
+/* ike_promo.c: after a promotion */
+int  ike_promo_check(struct ike *ike);
+void ike_promo_refill(struct ike *ike);
+int  ike_promo_allowed(struct ike *ike, const struct ike_child *ch);
+void ike_promo_kick_blocked(struct ike *ike);
+void ike_promo_started(struct ike *ike, struct ike_sa *sa, struct ike_child *ch);
+void ike_promo_result(struct ike *ike, struct ike_sa *sa, const struct ike_req *q, int ok);
+void ike_promo_req_lost(struct ike *ike, struct ike_sa *sa);
+
 #endif

@@ -66,6 +66,7 @@ void ike_sa_destroy(struct ike *ike, struct ike_sa *sa)
 {
 	unsigned i;
 
+	ike_promo_req_lost(ike, sa);
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
 		if (sa->child[i].state != IKE_CH_FREE)
 			ike_child_drop(ike, sa, &sa->child[i]);
@@ -464,12 +465,21 @@ void ike_sa_kick(struct ike *ike, struct ike_sa *sa)
 		ike_start_msgid_sync(ike, sa);
 		return;
 	}
-	for (i = 0; i < IKE_MAX_CHILDREN; i++)
-		if (sa->child[i].state == IKE_CH_INSTALLED && sa->child[i].want_rekey &&
-		    (sa->child[i].rekey_reason < 0 || ike_rekey_allowed(ike))) {
+	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
+		struct ike_child *ch = &sa->child[i];
+
+		if (ch->state != IKE_CH_INSTALLED)
+			continue;
+		/* One bucket per queue (docs/failover.md): the promotion's
+		 * at [failover] rekey_rate, gwd's own at [ike] rekey_rate;
+		 * a command (gwctl rekey) is not limited. */
+		if ((ch->want_rekey && ch->rekey_reason < 0) ||
+		    (ch->promo ? ike_promo_allowed(ike, ch) :
+				 ch->want_rekey && ike_rekey_allowed(ike))) {
 			ike_start_rekey_child(ike, sa, i);
 			return;
 		}
+	}
 	if (sa->want_rekey) {
 		ike_start_rekey_ike(ike, sa);
 		return;
@@ -529,7 +539,7 @@ static void child_timers(struct ike *ike, struct ike_sa *sa)
 			sa->want_delete = 1;
 			return;
 		}
-		if (ch->state != IKE_CH_INSTALLED || ch->want_rekey || child_busy(sa, i))
+		if (ch->state != IKE_CH_INSTALLED || ch->want_rekey || ch->promo || child_busy(sa, i))
 			continue;
 		if (ike_shm_child_flags(ike, ch) & SA_F_REKEY_NEEDED) {
 			ch->want_rekey = 1;
@@ -602,8 +612,10 @@ static int role_tick(struct ike *ike)
 	return 1;
 }
 
-/* DESIGN.md: queued rekeys start at a bounded rate (no storm after a
- * promotion): a token bucket of [ike] rekey_rate per second. */
+/* DESIGN.md: the rekeys gwd decides by itself (lifetime, packets, a
+ * threshold crossed while ACTIVE) start at a bounded rate: a token bucket
+ * of [ike] rekey_rate per second. The promotion's queue has its own
+ * ([failover] rekey_rate, ike_promo.c). */
 static void rekey_tokens_refill(struct ike *ike)
 {
 	double rate = ike->cfg->ike.rekey_rate;
@@ -647,7 +659,13 @@ void ike_tick(struct ike *ike, uint64_t now)
 	ike->now = now;
 	if (!role_tick(ike))
 		return;
+	/* a promotion still publishing its epoch: nothing moves until its
+	 * queue is taken (ike_promo.c) */
+	if (ike_promo_check(ike))
+		return;
 	rekey_tokens_refill(ike);
+	ike_promo_refill(ike);
+	ike_promo_kick_blocked(ike);
 	for (i = 0; i < ike->cap; i++) {
 		struct ike_sa *sa = &ike->sas[i];
 
@@ -710,8 +728,10 @@ int ike_msgid_sync(struct ike *ike, struct ike_sa *sa)
 		return -EBUSY;
 	if (!sa->peer_msgid_sync)
 		return -EOPNOTSUPP;
-	if (sa->req.kind != IKE_REQ_NONE)
+	if (sa->req.kind != IKE_REQ_NONE) {
+		ike_promo_req_lost(ike, sa);
 		ike_req_done(sa);
+	}
 	sa->want_sync = 1;
 	ike_sa_kick(ike, sa);
 	return 0;

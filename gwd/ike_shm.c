@@ -249,3 +249,25 @@ uint64_t ike_alloc_ike_spi(struct ike *ike)
 	} while (spi == 0);
 	return spi;
 }
+
+uint32_t ike_shm_ike_flags(struct ike *ike, const struct ike_sa *sa)
+{
+	if (sa->shm_idx < 0)
+		return 0;
+	return ike->table->ike[sa->shm_idx].flags;
+}
+
+/* Under the lock and the record's seqlock: syncd may be reading it. */
+void ike_shm_ike_clear_flags(struct ike *ike, const struct ike_sa *sa, uint32_t f)
+{
+	struct ike_sa_rec *r;
+
+	if (sa->shm_idx < 0)
+		return;
+	sa_table_lock(ike->table);
+	r = &ike->table->ike[sa->shm_idx];
+	sa_rec_write_begin(&r->seq);
+	r->flags &= ~f;
+	sa_rec_write_end(&r->seq);
+	sa_table_unlock(ike->table);
+}

@@ -157,6 +157,7 @@ void ike_child_retire(struct ike *ike, struct ike_sa *sa, struct ike_child *ch)
 	}
 	ch->want_delete = 0;
 	ch->want_rekey = 0;
+	ch->promo = 0;
 	ch->linger_until = ike->now + IKE_CHILD_LINGER_MS;
 	(void)sa;
 }
@@ -169,6 +170,7 @@ void ike_child_promote(struct ike *ike, struct ike_sa *sa, int idx)
 	ike_shm_child_state(ike, ch, SA_STATE_INSTALLED);
 	if (ch->pred >= 0 && sa->child[ch->pred].state == IKE_CH_INSTALLED) {
 		sa->child[ch->pred].state = IKE_CH_REKEYED;
+		sa->child[ch->pred].promo = 0; /* replaced by the peer's rekey */
 		ike_shm_child_state(ike, &sa->child[ch->pred], SA_STATE_REKEYED);
 	}
 	ch->pred = -1;
@@ -746,10 +748,12 @@ void ike_start_rekey_child(struct ike *ike, struct ike_sa *sa, int idx)
 	CTR(ike, ike_rekeys_requested);
 	if (ch->rekey_reason > 0)
 		sa_ctr_add(ike->table, ch->rekey_reason, 1);
-	log_info("ike %s: rekeying child SA 0x%08x%s", sa->conn->name, ch->spi_in,
-		 q->pfs ? " with PFS" : "");
+	log_info("ike %s: rekeying child SA 0x%08x%s%s", sa->conn->name, ch->spi_in,
+		 q->pfs ? " with PFS" : "", ch->promo ? " (promotion)" : "");
+	ike_promo_started(ike, sa, ch);
 	if (ike_send_request(ike, sa, IKE_REQ_REKEY_CHILD, IKE_CREATE_CHILD_SA, &in, 0) < 0) {
 		CTR(ike, ike_rekeys_failed);
+		ike_promo_result(ike, sa, q, 0);
 		ike_req_done(sa);
 	}
 	q->child = idx; /* send_request keeps the exchange state */
@@ -774,6 +778,7 @@ static void rekey_child_response(struct ike *ike, struct ike_sa *sa, struct ike_
 		CTR(ike, ike_rekeys_failed);
 		log_warnx("ike %s: rekey of 0x%08x refused: %s", sa->conn->name, old->spi_in,
 			  ike_notify_name(err));
+		ike_promo_result(ike, sa, &q, 0);
 		if (err == IKE_N_CHILD_SA_NOT_FOUND && old->state != IKE_CH_FREE)
 			ike_child_drop(ike, sa, old);
 		else
@@ -789,6 +794,7 @@ static void rekey_child_response(struct ike *ike, struct ike_sa *sa, struct ike_
 	    (q.pfs && (ke_get(m, &pub) < 0 || ike_dh_shared(q.dh_priv, pub, IKE_DH_LEN, shared) < 0))) {
 		CTR(ike, ike_rekeys_failed);
 		log_warnx("ike %s: unusable rekey response for 0x%08x", sa->conn->name, old->spi_in);
+		ike_promo_result(ike, sa, &q, 0);
 		goto out;
 	}
 	rc = ike_child_keymat(sa->keys.sk_d, q.pfs ? shared : NULL, q.nonce, sizeof(q.nonce), nr,
@@ -799,6 +805,7 @@ static void rekey_child_response(struct ike *ike, struct ike_sa *sa, struct ike_
 	sodium_memzero(km, sizeof(km));
 	if (rc < 0) {
 		CTR(ike, ike_rekeys_failed);
+		ike_promo_result(ike, sa, &q, 0);
 		goto out;
 	}
 	/* The old SA still receives what the peer sent before it switched,
@@ -808,6 +815,7 @@ static void rekey_child_response(struct ike *ike, struct ike_sa *sa, struct ike_
 	old->want_delete = 1;
 	ike_shm_child_state(ike, old, SA_STATE_REKEYED);
 	CTR(ike, ike_rekeys_succeeded);
+	ike_promo_result(ike, sa, &q, 1);
 out:
 	sodium_memzero(shared, sizeof(shared));
 	sodium_memzero(&q, sizeof(q));
@@ -1156,8 +1164,10 @@ static void msgid_sync_request(struct ike *ike, struct ike_sa *sa, struct ike_ms
 		sa->msgid_out = recv;
 	if (sa->msgid_out == 0)
 		sa->msgid_out = 1; /* 0 is this exchange's now */
-	if (sa->req.kind != IKE_REQ_NONE)
+	if (sa->req.kind != IKE_REQ_NONE) {
+		ike_promo_req_lost(ike, sa);
 		ike_req_done(sa); /* its message ID is stale now */
+	}
 	ike_put32(d, nonce);
 	ike_put32(d + 4, sa->msgid_out);
 	ike_put32(d + 8, sa->msgid_in);

@@ -19,7 +19,9 @@
 
 #include "../gwd/ike.h"
 #include "config.h"
+#include "failover_status.h"
 #include "log.h"
+#include "promote.h"
 
 #define ADDR_A 0xc0000201u /* 192.0.2.1 */
 #define ADDR_B 0xc0000202u
@@ -41,6 +43,12 @@ struct wmsg {
 };
 
 static struct peer A, B;
+/* The engines on the wire: A and B, or A and the peers P[] of the
+ * promotion tests (one Child SA per conn, so one peer per Child SA). */
+#define NPEERS 5
+static struct peer P[NPEERS];
+static struct peer *all[1 + NPEERS];
+static unsigned n_all;
 static struct wmsg wire[64];
 static unsigned wire_n;
 static int drop_next;      /* drop this many of the next messages */
@@ -74,10 +82,12 @@ static unsigned pump(void)
 
 	while (wire_n) {
 		struct wmsg w = wire[0];
-		struct peer *to = w.dst == ADDR_A ? &A : &B;
+		unsigned i;
 
 		memmove(wire, wire + 1, (--wire_n) * sizeof(wire[0]));
-		ike_input(&to->ike, now, w.src, w.sport, w.natt, w.buf, w.len);
+		for (i = 0; i < n_all; i++)
+			if (all[i]->addr == w.dst)
+				ike_input(&all[i]->ike, now, w.src, w.sport, w.natt, w.buf, w.len);
 		n++;
 	}
 	return n;
@@ -88,18 +98,32 @@ static void tick(uint64_t ms)
 	uint64_t end = now + ms;
 
 	while (now < end) {
+		unsigned i;
+
 		now += IKE_TICK_MS;
-		ike_tick(&A.ike, now);
-		ike_tick(&B.ike, now);
+		for (i = 0; i < n_all; i++)
+			ike_tick(&all[i]->ike, now);
 		pump();
 	}
+}
+
+/* An engine with its own config text and real shm table, ACTIVE. */
+static void peer_start(struct peer *p, const char *name, uint32_t addr, const char *text)
+{
+	struct conf_err err;
+	struct ike_ops ops = { .ctx = p, .send = w_send };
+
+	assert_int_equal(config_load_string(&p->cfg, name, text, &err), 0);
+	sa_table_unlink(p->shm);
+	assert_int_equal(sa_table_create(&p->t, p->shm, p->cfg.gw.member_id, 64, 16), 0);
+	atomic_store(&p->t.hdr->role, SA_ROLE_ACTIVE);
+	assert_int_equal(ike_init(&p->ike, &p->cfg, &p->t, &ops), 0);
+	(void)addr;
 }
 
 static void peer_up(struct peer *p, const char *name, uint32_t addr, const char *conn)
 {
 	char text[2048];
-	struct conf_err err;
-	struct ike_ops ops = { .ctx = p, .send = w_send };
 	uint32_t peer = addr == ADDR_A ? ADDR_B : ADDR_A;
 
 	memset(p, 0, sizeof(*p));
@@ -112,11 +136,7 @@ static void peer_up(struct peer *p, const char *name, uint32_t addr, const char 
 		 addr == ADDR_A ? 1 : 2, addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255,
 		 p->shm, peer >> 24, (peer >> 16) & 255, (peer >> 8) & 255, peer & 255, name,
 		 addr == ADDR_A ? "b" : "a", conn);
-	assert_int_equal(config_load_string(&p->cfg, name, text, &err), 0);
-	sa_table_unlink(p->shm);
-	assert_int_equal(sa_table_create(&p->t, p->shm, p->cfg.gw.member_id, 64, 16), 0);
-	atomic_store(&p->t.hdr->role, SA_ROLE_ACTIVE);
-	assert_int_equal(ike_init(&p->ike, &p->cfg, &p->t, &ops), 0);
+	peer_start(p, name, addr, text);
 }
 
 static void peer_down(struct peer *p)
@@ -138,6 +158,9 @@ static int setup(void **state)
 {
 	peer_up(&A, "a", ADDR_A, conn_a);
 	peer_up(&B, "b", ADDR_B, conn_b);
+	all[0] = &A;
+	all[1] = &B;
+	n_all = 2;
 	wire_n = 0;
 	drop_next = 0;
 	now = 1000;
@@ -738,6 +761,355 @@ static void test_standby_silent(void **state)
 	assert_non_null(the_sa(&A));
 }
 
+/* --- after a promotion (gwd/ike_promo.c, docs/failover.md) --- */
+
+#define PEER_ADDR(i) (ADDR_B + 1 + (uint32_t)(i)) /* 192.0.2.3 ... */
+#define PROMO_RATE 5                            /* [failover] rekey_rate */
+
+static void ip_str(uint32_t a, char *out, size_t n)
+{
+	snprintf(out, n, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+}
+
+/* A (member 1, the one to be promoted) with one [conn] per peer P[i];
+ * [ike] rekey_rate 1 and [failover] rekey_rate 5, so that the test tells
+ * which one paces the promotion's queue. */
+static int setup_multi(void **state)
+{
+	static char text[8192];
+	char a[20], b[20];
+	size_t o;
+	unsigned i;
+
+	memset(&A, 0, sizeof(A));
+	A.addr = ADDR_A;
+	snprintf(A.shm, sizeof(A.shm), "/hagw-ut-ma-%d", (int)getpid());
+	ip_str(ADDR_A, a, sizeof(a));
+	o = (size_t)snprintf(text, sizeof(text),
+			     "[gateway]\nmember_id = 1\nlocal = %s\nshm = %s\n"
+			     "[ike]\nretransmit_ms = 500\nretransmit_tries = 3\nrekey_rate = 1\n"
+			     "[failover]\nrekey_rate = %d\n", a, A.shm, PROMO_RATE);
+	for (i = 0; i < NPEERS; i++) {
+		ip_str(PEER_ADDR(i), b, sizeof(b));
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      "[conn p%u]\npeer = %s\nlocal_id = a.test\nremote_id = p%u.test\n"
+				      "psk = shared-secret\nlocal_ts = 10.1.%u.0/24\nremote_ts = 10.2.%u.0/24\n"
+				      "esp_proposals = aes256gcm16-noesn\ninitiator = yes\ndpd = 0\n",
+				      i, b, i, i, i);
+	}
+	peer_start(&A, "a", ADDR_A, text);
+	all[0] = &A;
+	n_all = 1;
+	for (i = 0; i < NPEERS; i++) {
+		struct peer *p = &P[i];
+		char name[8];
+
+		memset(p, 0, sizeof(*p));
+		p->addr = PEER_ADDR(i);
+		snprintf(name, sizeof(name), "p%u", i);
+		snprintf(p->shm, sizeof(p->shm), "/hagw-ut-p%u-%d", i, (int)getpid());
+		ip_str(p->addr, b, sizeof(b));
+		snprintf(text, sizeof(text),
+			 "[gateway]\nmember_id = 2\nlocal = %s\nshm = %s\n"
+			 "[ike]\nretransmit_ms = 500\nretransmit_tries = 3\n"
+			 "[conn a]\npeer = %s\nlocal_id = p%u.test\nremote_id = a.test\n"
+			 "psk = shared-secret\nlocal_ts = 10.2.%u.0/24\nremote_ts = 10.1.%u.0/24\n"
+			 "esp_proposals = aes256gcm16-noesn\ndpd = 0\n",
+			 b, p->shm, a, i, i, i);
+		peer_start(p, name, p->addr, text);
+		all[n_all++] = p;
+	}
+	wire_n = 0;
+	drop_next = 0;
+	now = 1000;
+	return 0;
+}
+
+static int teardown_multi(void **state)
+{
+	unsigned i;
+
+	peer_down(&A);
+	for (i = 0; i < NPEERS; i++)
+		peer_down(&P[i]);
+	return 0;
+}
+
+/* A's Child SA (shm index) negotiated with peer i, or -1. */
+static int child_of_peer(unsigned i)
+{
+	uint32_t j;
+
+	for (j = 0; j < 64; j++) {
+		const struct child_sa_rec *r = &A.t.child[j];
+
+		if (r->state == SA_STATE_INSTALLED && r->ike_idx &&
+		    A.t.ike[r->ike_idx - 1].peer_addr == PEER_ADDR(i))
+			return (int)j;
+	}
+	return -1;
+}
+
+static int ike_rec_of_peer(unsigned i)
+{
+	uint32_t j;
+
+	for (j = 0; j < 16; j++)
+		if (A.t.ike[j].state == SA_STATE_INSTALLED && A.t.ike[j].peer_addr == PEER_ADDR(i))
+			return (int)j;
+	return -1;
+}
+
+static void establish_multi(void)
+{
+	unsigned i;
+
+	tick(IKE_TICK_MS);
+	assert_int_equal(ctr(&A, CTR_ike_sa_established), NPEERS);
+	for (i = 0; i < NPEERS; i++)
+		assert_true(child_of_peer(i) >= 0);
+}
+
+/* A manually keyed SA ([sa]), as the config loader would install it. */
+static int add_manual(uint64_t out_seq)
+{
+	int idx;
+
+	sa_table_lock(&A.t);
+	idx = sa_table_alloc_child(&A.t);
+	assert_true(idx >= 0);
+	snprintf(A.t.child[idx].name, sizeof(A.t.child[idx].name), "manual");
+	A.t.child[idx].spi_in = 0x0badf00du;
+	A.t.child[idx].spi_out = 0x0badf00eu;
+	A.t.child[idx].alg = SA_ALG_AES_GCM_16_256;
+	atomic_store(&A.t.child[idx].flags, SA_F_MANUAL);
+	atomic_store(&A.t.child[idx].out_seq, out_seq);
+	sa_table_publish_child(&A.t, (uint32_t)idx);
+	sa_table_unlock(&A.t);
+	return idx;
+}
+
+/* A steps down (the other member would own the SAs), then the real
+ * promotion runs on its table, as vrrp runs it. */
+static void demote_a(void)
+{
+	atomic_store(&A.t.hdr->role, SA_ROLE_STANDBY);
+	tick(IKE_TICK_MS);
+	assert_null(the_sa(&A));
+}
+
+static void promote_a(void)
+{
+	struct promote_report r;
+
+	assert_int_equal(promote_prepare(&A.t, &A.cfg, "test", &r), 0);
+	promote_activate(&A.t, &r);
+	promote_release(&A.t);
+}
+
+static struct failover_status report(void)
+{
+	struct failover_status st;
+
+	assert_int_equal(failover_status_read(&A.t, &st), 0);
+	return st;
+}
+
+static uint64_t rekeys_done(void)
+{
+	struct failover_status st = report();
+
+	return atomic_load(&st.rekeys_done);
+}
+
+/* Ticks until the report counts `want` rekeys done (bounded: 10 s of
+ * engine time), noting when each start after the ones already counted
+ * was counted. Returns how many. */
+static unsigned run_queue(uint64_t want, uint64_t *starts, unsigned max)
+{
+	uint64_t seen = report().rekeys_started, end = now + 10000;
+	unsigned n = 0;
+
+	while (now < end && rekeys_done() < want) {
+		uint64_t s;
+
+		tick(IKE_TICK_MS);
+		s = report().rekeys_started;
+		for (; seen < s && n < max; seen++)
+			starts[n++] = now;
+	}
+	tick(IKE_TICK_MS * 20); /* more would show here */
+	return n;
+}
+
+/* Seed strategy: 3 of 5 negotiated SAs (one of them past the ceiling)
+ * and a manual SA past the ceiling. Exactly the 3 are rekeyed, paced at
+ * [failover] rekey_rate, the blocked one first; the manual one stays
+ * blocked; RFC 6311 syncs only where the peer announced support. */
+static void test_promotion_selective_rekey(void **state)
+{
+	const uint64_t near = (uint64_t)UINT32_MAX / 100 * 96, low = 1000;
+	uint32_t old_spi[NPEERS], j;
+	uint64_t starts[16], t_flip;
+	struct failover_status st;
+	int idx[NPEERS], man, k;
+	unsigned i, n;
+
+	establish_multi();
+	demote_a();
+	for (i = 0; i < NPEERS; i++) {
+		idx[i] = child_of_peer(i);
+		old_spi[i] = A.t.child[idx[i]].spi_in;
+	}
+	/* 0, 1 cross the threshold; 2 passes the ceiling; 3, 4 are far */
+	atomic_store(&A.t.child[idx[0]].out_seq, near);
+	atomic_store(&A.t.child[idx[1]].out_seq, near);
+	atomic_store(&A.t.child[idx[2]].out_seq, (uint64_t)UINT32_MAX - 10);
+	atomic_store(&A.t.child[idx[3]].out_seq, low);
+	atomic_store(&A.t.child[idx[4]].out_seq, low);
+	man = add_manual((uint64_t)UINT32_MAX - 5);
+	/* peers 3 and 4 never announced RFC 6311 (strongSwan as responder);
+	 * peer 0's last exchange was not synced: without the sync its next
+	 * request would be taken for a retransmission */
+	for (i = 3; i < NPEERS; i++)
+		A.t.ike[ike_rec_of_peer(i)].flags &= ~(uint32_t)IKE_F_PEER_MSGID_SYNC;
+	atomic_fetch_sub(&A.t.ike[ike_rec_of_peer(0)].msgid_out, 1);
+
+	promote_a();
+	st = report();
+	assert_int_equal(st.rekey_queued, 3);
+	assert_int_equal(st.blocked, 2);
+	assert_int_equal(st.cannot_rekey, 1);
+	assert_int_equal(st.ike_msgid_sync, 3);
+	assert_int_equal(st.ike_no_msgid_sync, 2);
+	assert_int_equal(st.rekeys_started, 0);
+	t_flip = now;
+
+	/* the blocked one (peer 2) goes first: it sends nothing until then */
+	while (report().rekeys_started == 0 && now < t_flip + 2000)
+		tick(IKE_TICK_MS);
+	starts[0] = now;
+	assert_int_equal(report().rekeys_started, 1);
+	assert_int_equal(A.t.child[idx[2]].state, SA_STATE_REKEYED);
+	assert_int_equal(A.t.child[idx[0]].state, SA_STATE_INSTALLED);
+	assert_int_equal(A.t.child[idx[1]].state, SA_STATE_INSTALLED);
+	n = 1 + run_queue(3, starts + 1, 15);
+	st = report();
+	/* count = SAs that needed it, each once, all done */
+	assert_int_equal(n, 3);
+	assert_int_equal(st.rekeys_started, 3);
+	assert_int_equal(st.rekeys_done, 3);
+	assert_int_equal(st.rekeys_failed, 0);
+	assert_int_equal(ctr(&A, CTR_ike_promo_rekeys), 3);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_requested), 3);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_succeeded), 3);
+	assert_int_equal(ctr(&A, CTR_ike_threshold_rekeys), 0);
+	/* paced at [failover] rekey_rate (5/s: 200 ms apart), from the flip;
+	 * [ike] rekey_rate (1/s) would have taken 2 s */
+	assert_true(starts[0] > t_flip);
+	for (k = 1; k < 3; k++)
+		assert_true(starts[k] - starts[k - 1] >= 1000 / PROMO_RATE);
+	assert_true(starts[2] - starts[0] < 2 * 1000 / PROMO_RATE + 2 * IKE_TICK_MS);
+	/* exactly the flagged ones were replaced; the new ones send freely */
+	for (i = 0; i < NPEERS; i++) {
+		int c = child_of_peer(i);
+
+		assert_true(c >= 0);
+		if (i < 3) {
+			assert_int_not_equal(A.t.child[c].spi_in, old_spi[i]);
+			assert_false(atomic_load(&A.t.child[c].flags) &
+				     (SA_F_BLOCKED | SA_F_REKEY_NEEDED));
+			assert_true(sa_table_find_child_by_spi(&A.t, old_spi[i]) < 0);
+		} else {
+			assert_int_equal(A.t.child[c].spi_in, old_spi[i]);
+		}
+	}
+	/* the manual SA: not rekeyed, still blocked, on its last number */
+	assert_int_equal(A.t.child[man].state, SA_STATE_INSTALLED);
+	assert_true(atomic_load(&A.t.child[man].flags) & SA_F_BLOCKED);
+	assert_int_equal(atomic_load(&A.t.child[man].out_seq), (uint64_t)UINT32_MAX);
+	/* RFC 6311: started for the three peers with support, flags gone */
+	assert_int_equal(ctr(&A, CTR_ike_promo_msgid_syncs), 3);
+	for (i = 0; i < NPEERS; i++) {
+		assert_int_equal(ctr(&P[i], CTR_ike_msgid_syncs), i < 3 ? 1 : 0);
+		assert_int_equal(ctr(&P[i], CTR_ike_bad_msgid), 0);
+		assert_int_equal(ctr(&P[i], CTR_ike_rekeys_answered), i < 3 ? 1 : 0);
+	}
+	for (j = 0; j < 16; j++)
+		assert_false(A.t.ike[j].flags & IKE_F_MSGID_SYNC_NEEDED);
+}
+
+/* global-rekey: every negotiated Child SA, paced; the manual one cannot. */
+static void test_promotion_global_rekey(void **state)
+{
+	uint64_t starts[16];
+	struct failover_status st;
+	unsigned i, n;
+	int k;
+
+	A.cfg.failover.strategy = CONF_FAILOVER_GLOBAL_REKEY;
+	establish_multi();
+	demote_a();
+	add_manual(1000);
+	promote_a();
+	st = report();
+	assert_int_equal(st.rekey_queued, NPEERS);
+	assert_int_equal(st.cannot_rekey, 1);
+	n = run_queue(NPEERS, starts, 16);
+	st = report();
+	assert_int_equal(n, NPEERS);
+	assert_int_equal(st.rekeys_started, NPEERS);
+	assert_int_equal(st.rekeys_done, NPEERS);
+	assert_int_equal(st.rekeys_failed, 0);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_requested), NPEERS);
+	for (k = 1; k < NPEERS; k++)
+		assert_true(starts[k] - starts[k - 1] >= 1000 / PROMO_RATE);
+	for (i = 0; i < NPEERS; i++)
+		assert_int_equal(ctr(&P[i], CTR_ike_rekeys_answered), 1);
+}
+
+/* vrrp sets the role before it publishes the epoch: while the report is
+ * pending the engine waits, so no flagged SA takes gwd's own path; a
+ * rekey that fails is counted and retried from the queue. */
+static void test_promotion_pending_and_failure(void **state)
+{
+	struct promote_report r;
+	struct failover_status st;
+	const char *why;
+	uint64_t tx0;
+	int c;
+
+	establish_multi();
+	demote_a();
+	c = child_of_peer(0);
+	atomic_store(&A.t.child[c].out_seq, (uint64_t)UINT32_MAX / 100 * 96);
+	assert_int_equal(promote_prepare(&A.t, &A.cfg, "test", &r), 0);
+	tx0 = ctr(&A, CTR_ike_tx);
+	atomic_store(&A.t.hdr->role, SA_ROLE_ACTIVE);
+	tick(3 * IKE_TICK_MS);
+	assert_int_equal(ctr(&A, CTR_ike_rekeys_requested), 0);
+	assert_int_equal(ctr(&A, CTR_ike_tx), tx0);
+	promote_activate(&A.t, &r);
+	promote_release(&A.t);
+	/* the peer refuses the first try (as after a collision, 2.25) */
+	assert_int_equal(conf_ike_suites_parse("chacha20poly1305-noesn", 1,
+					       &P[0].cfg.ike.conns[0].esp, &why), 0);
+	tick(3 * IKE_TICK_MS);
+	st = report();
+	assert_int_equal(st.rekeys_started, 1);
+	assert_int_equal(st.rekeys_failed, 1);
+	assert_int_equal(st.rekeys_done, 0);
+	assert_int_equal(ctr(&A, CTR_ike_threshold_rekeys), 0);
+	assert_int_equal(conf_ike_suites_parse("aes256gcm16-noesn", 1,
+					       &P[0].cfg.ike.conns[0].esp, &why), 0);
+	tick(11000);
+	st = report();
+	assert_int_equal(st.rekeys_started, 2);
+	assert_int_equal(st.rekeys_done, 1);
+	assert_int_equal(st.rekeys_failed, 1);
+	assert_int_equal(ctr(&A, CTR_ike_threshold_rekeys), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -763,6 +1135,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promotion_selective_rekey, setup_multi,
+						teardown_multi),
+		cmocka_unit_test_setup_teardown(test_promotion_global_rekey, setup_multi,
+						teardown_multi),
+		cmocka_unit_test_setup_teardown(test_promotion_pending_and_failure, setup_multi,
+						teardown_multi),
 	};
 
 	if (sodium_init() < 0)
