@@ -21,6 +21,7 @@ struct gwctl_cmd {
 };
 
 int cmd_status(struct gwctl *c, int argc, char **argv);
+int cmd_promote(struct gwctl *c, int argc, char **argv);
 int cmd_sa(struct gwctl *c, int argc, char **argv);
 int cmd_stats(struct gwctl *c, int argc, char **argv);
 int cmd_keys(struct gwctl *c, int argc, char **argv);

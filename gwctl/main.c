@@ -26,6 +26,7 @@ static const struct gwctl_cmd cmds[] = {
 	{ "role", "role active|standby   (lab tool: what vrrp does)", cmd_role },
 	{ "in-sync", "in-sync 0|1   (labs without syncd: set the in-sync flag)", cmd_in_sync },
 	{ "failover", "failover last   (the last promotion's report)", cmd_failover },
+	{ "promote", "promote [REASON]   (lab tool: the promotion vrrp runs)", cmd_promote },
 };
 
 #define DEFAULT_CONFIG "/etc/hagw/hagw.conf"

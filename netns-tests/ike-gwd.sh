@@ -12,7 +12,10 @@
 # PFS): tunnel up, pings both ways, a Child SA rekey by each side under a
 # ping flood with nothing lost and no replay or ICV drop at either gwd, an
 # IKE SA rekey by each side, a restart of one gwd that takes its SAs over
-# from the shm table, a Delete, and the re-initiation that follows.
+# from the shm table, a promotion of b (`gwctl promote`, what vrrp runs;
+# strategy global-rekey) that its IKE engine carries out: the RFC 6311
+# message-ID sync, the rekey paced from the queue, counted in
+# `gwctl failover last`; a Delete, and the re-initiation that follows.
 . "$(dirname "$0")/lib.sh"
 require_root
 [[ -x $BIN/gwd && -x $BIN/gwctl ]]
@@ -38,9 +41,14 @@ SHMS+=("/$TEST_ID-a" "/$TEST_ID-b")
 gwctl() { local w=$1; shift; "$BIN/gwctl" -c "$TEST_TMP/$w.conf" "$@"; }
 gctr() { ctr "$TEST_TMP/$1.conf" "$2"; }
 child_count() { gwctl "$1" sa list | awk 'NR > 1 && $5 == "installed"' | wc -l; }
+sa_total() { gwctl "$1" sa list | awk 'NR > 1' | wc -l; }
 child_spi_in() { gwctl "$1" sa list | awk 'NR > 1 && $5 == "installed" { print $2; exit }'; }
 ike_spi() { gwctl "$1" ike list | awk 'NR == 2 { print $2 }'; }
 up() { [[ $(ike_spi a) && $(ike_spi a) == $(ike_spi b) ]] && (($(child_count a) == 1 && $(child_count b) == 1)); }
+fo_field() { # FIELD of b's `gwctl --json failover last`
+	gwctl b --json failover last |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+}
 drops() { # replay and ICV drops of one side
 	echo $(($(gctr "$1" drop_replay) + $(gctr "$1" drop_auth)))
 }
@@ -57,6 +65,10 @@ write_conf() { # name local peer local_ts remote_ts initiator suite pfs
 
 	[ike]
 	retransmit_ms = 500
+
+	[failover]
+	strategy = global-rekey
+	rekey_rate = 10
 
 	[conn peer]
 	peer = $3
@@ -146,6 +158,27 @@ run_suite() { # suite pfs
 	(($(gctr a ike_sa_established) == neg))
 	((($(drops a) + $(drops b)) == 0))
 	pretty "$suite" "b restarted, took its SAs over from the table, rekeyed under a flood"
+
+	# b steps down, then is promoted as vrrp would promote it: its engine
+	# takes the SAs over, syncs the message IDs with a (RFC 6311: gwd
+	# announces it) and rekeys the one Child SA (global-rekey).
+	spi=$(child_spi_in b)
+	local syncs=$(gctr a ike_msgid_syncs) answered=$(gctr a ike_rekeys_answered)
+	# the restart's rekey finished (old SAs deleted and gone on both sides):
+	# a step-down in the middle of a rekey is another test
+	wait_for 10 "the old SAs to go" eval '(($(sa_total a) == 1 && $(sa_total b) == 1))'
+	gwctl b role standby >/dev/null
+	wait_for 5 "b's engine to step down" grep -q 'IKE goes quiet' "$TEST_TMP/b.log"
+	gwctl b promote "netns test" >/dev/null
+	wait_for 5 "the promotion's rekey" eval '(($(fo_field rekeys_done) == 1)) && [[ $(child_spi_in b) != "$spi" ]] && up'
+	(($(fo_field rekey_queued) == 1 && $(fo_field rekeys_started) == 1 && $(fo_field rekeys_failed) == 0))
+	(($(fo_field ike_msgid_sync) == 1 && $(gctr b ike_promo_msgid_syncs) == 1))
+	(($(gctr a ike_msgid_syncs) == syncs + 1 && $(gctr a ike_rekeys_answered) == answered + 1))
+	(($(gctr b ike_promo_rekeys) == 1 && $(gctr a ike_bad_msgid) == 0))
+	gwctl b failover last | grep -q '1 queued .*1 started, 1 done, 0 failed'
+	ping_both
+	((($(drops a) + $(drops b)) == 0))
+	pretty "$suite" "b promoted: message IDs synced, its child SA rekeyed from the queue, counted in the report"
 
 	old=$(ike_spi a)
 	gwctl b delete-ike "$old" >/dev/null
