@@ -16,10 +16,50 @@
 #include "ike_int.h"
 #include "log.h"
 
+/*
+ * A rekey half done when the old active went: one INSTALLED and one
+ * REKEYED Child SA. Which is which is not in a flag (SA_F_INITIATOR is
+ * the IKE SA's original initiator, not the rekey's), but in their ages:
+ * - our rekey: the new SA sends (INSTALLED), the old one (REKEYED) is the
+ *   older; it still has to be deleted;
+ * - the peer's rekey: the old SA sends until the peer switches, the new
+ *   one (REKEYED) is the newer and only receives (IKE_CH_INBOUND), and is
+ *   promoted on the peer's Delete of the old or on traffic.
+ * Created in the same millisecond: the one that has sent is the old one
+ * (an inbound-only SA never sent).
+ */
+static void adopt_classify(struct ike_sa *sa, int n, const uint64_t *created,
+			   const uint64_t *sent)
+{
+	int i, j;
+
+	for (i = 0; i < n; i++) {
+		struct ike_child *ch = &sa->child[i];
+		int pred = -1;
+
+		if (ch->state != IKE_CH_INBOUND)
+			continue;
+		for (j = 0; j < n; j++)
+			if (sa->child[j].state == IKE_CH_INSTALLED &&
+			    (created[j] < created[i] || (created[j] == created[i] && !sent[i])))
+				pred = j; /* j is older: i is the peer's new SA */
+		for (j = 0; j < n && pred < 0; j++)
+			if (sa->child[j].state == IKE_CH_INSTALLED) {
+				/* i is older than an SA that sends: ours replaced it */
+				ch->state = IKE_CH_REKEYED;
+				ch->want_delete = 1;
+				break;
+			}
+		if (pred >= 0)
+			ch->pred = pred;
+	}
+}
+
 static void adopt_children(struct ike *ike, struct ike_sa *sa, uint32_t ike_idx)
 {
 	struct sa_table *t = ike->table;
 	struct child_sa_rec *r = sa_child_rec_new();
+	uint64_t created[IKE_MAX_CHILDREN], sent[IKE_MAX_CHILDREN];
 	uint32_t j;
 	int n = 0;
 
@@ -42,19 +82,16 @@ static void adopt_children(struct ike *ike, struct ike_sa *sa, uint32_t ike_idx)
 		ch->ts_remote = r->ts_remote;
 		ch->created = ike->now;
 		ch->rekey_at = ike->now + (uint64_t)sa->conn->child_lifetime_s * 1000;
-		/* A half-done rekey: the old one goes; a new SA that was still
-		 * inbound-only sends from now on. */
-		if (r->state == SA_STATE_REKEYED && (r->flags & SA_F_INITIATOR)) {
-			ch->state = IKE_CH_REKEYED;
-			ch->want_delete = 1;
-		} else {
-			ch->state = r->state == SA_STATE_REKEYED ? IKE_CH_INBOUND : IKE_CH_INSTALLED;
-		}
+		/* REKEYED: one half of a rekey; adopt_classify() tells which */
+		ch->state = r->state == SA_STATE_REKEYED ? IKE_CH_INBOUND : IKE_CH_INSTALLED;
+		created[n] = r->created_ms;
+		sent[n] = atomic_load(&r->ctr.tx_packets) | atomic_load(&r->out_seq);
 		/* DESIGN.md nonce safety: a new activation for every take-over. */
 		atomic_fetch_add(&t->child[j].activation, 1);
 		n++;
 	}
-	sodium_memzero(r, sizeof(*r));
+	adopt_classify(sa, n, created, sent);
+	sodium_memzero(r, sizeof(r[0]));
 	free(r);
 }
 

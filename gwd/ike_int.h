@@ -18,6 +18,7 @@ int  ike_send_request(struct ike *ike, struct ike_sa *sa, int kind, uint8_t exch
 		      const struct ike_buf *inner, int msgid0);
 int  ike_send_request_plain(struct ike *ike, struct ike_sa *sa, int kind, const struct ike_buf *msg);
 void ike_req_done(struct ike_sa *sa);
+void ike_req_requeue(struct ike *ike, struct ike_sa *sa);
 void ike_send_response(struct ike *ike, struct ike_sa *sa, const struct ike_msg *m,
 		       const struct ike_buf *inner, int advance);
 void ike_send_response_plain(struct ike *ike, struct ike_sa *sa, const struct ike_buf *msg);

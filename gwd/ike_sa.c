@@ -232,6 +232,36 @@ void ike_req_done(struct ike_sa *sa)
 	req_clear(sa);
 }
 
+/* The outstanding request is dropped unanswered (an RFC 6311 sync makes
+ * its message ID stale): what it was for is queued again, so that a sync
+ * after a take-over loses no Delete and no rekey. */
+void ike_req_requeue(struct ike *ike, struct ike_sa *sa)
+{
+	struct ike_req *q = &sa->req;
+	struct ike_child *ch = q->child >= 0 && q->child < IKE_MAX_CHILDREN ? &sa->child[q->child] : NULL;
+
+	switch (q->kind) {
+	case IKE_REQ_REKEY_CHILD:
+		if (q->promo)
+			ike_promo_result(ike, sa, q, 0);
+		else if (ch && ch->state == IKE_CH_INSTALLED)
+			ch->want_rekey = 1;
+		break;
+	case IKE_REQ_DELETE_CHILD:
+		if (ch && ch->state != IKE_CH_FREE && !ch->linger_until)
+			ch->want_delete = 1;
+		break;
+	case IKE_REQ_REKEY_IKE:
+		sa->want_rekey = 1;
+		break;
+	case IKE_REQ_DELETE_IKE:
+		sa->want_delete = 1;
+		break;
+	default:
+		break;
+	}
+}
+
 static void cache_response(struct ike_sa *sa, const uint8_t *p, size_t len, uint32_t msgid)
 {
 	free(sa->resp);
@@ -305,6 +335,11 @@ static void input_protected(struct ike *ike, struct ike_sa *sa, struct ike_msg *
 			    uint32_t src, uint16_t sport, int natt)
 {
 	int response = !!(m->hdr.flags & IKE_FLAG_R), rc;
+	int dup = sa->resp && m->hdr.msgid == sa->resp_msgid && m->hdr.msgid + 1 == sa->msgid_in;
+	/* RFC 6311 4.1: a sync request has message ID 0 whatever the window,
+	 * so it can look like a retransmission of the peer's first request;
+	 * only its content tells (after decryption). */
+	int maybe_sync = m->hdr.exchange == IKE_INFORMATIONAL && m->hdr.msgid == 0;
 
 	if (!m->sk || m->n != 1) {
 		/* 3.14: after IKE_SA_INIT everything is in one SK payload. */
@@ -314,7 +349,7 @@ static void input_protected(struct ike *ike, struct ike_sa *sa, struct ike_msg *
 	if (!response) {
 		/* 2.1: a retransmitted request gets the same response again,
 		 * without decrypting it (the cached response is the proof). */
-		if (sa->resp && m->hdr.msgid == sa->resp_msgid && m->hdr.msgid + 1 == sa->msgid_in) {
+		if (dup && !maybe_sync) {
 			CTR(ike, ike_dup_requests);
 			ike_send_raw(ike, sa, sa->resp, sa->resp_len);
 			return;
@@ -351,6 +386,11 @@ static void input_protected(struct ike *ike, struct ike_sa *sa, struct ike_msg *
 		sa_ctr_add(ike->table, rc == IKE_E_TRUNC ? CTR_ike_drop_truncated : CTR_ike_drop_malformed, 1);
 		if (!response)
 			ike_respond_notify(ike, sa, m, IKE_N_INVALID_SYNTAX, NULL, 0);
+		return;
+	}
+	if (!response && dup && maybe_sync && !is_msgid_sync(m)) {
+		CTR(ike, ike_dup_requests);
+		ike_send_raw(ike, sa, sa->resp, sa->resp_len);
 		return;
 	}
 	if (!response && m->hdr.msgid != sa->msgid_in && !is_msgid_sync(m)) {
@@ -452,6 +492,13 @@ void ike_sa_kick(struct ike *ike, struct ike_sa *sa)
 	}
 	if (sa->state != IKE_ST_ESTABLISHED)
 		return;
+	/* RFC 6311 first: until it is done, no message ID is to be trusted
+	 * (a Delete of a half-done rekey, taken over, would go out with a
+	 * stale one and be dropped by the peer) */
+	if (sa->want_sync) {
+		ike_start_msgid_sync(ike, sa);
+		return;
+	}
 	for (i = 0; i < IKE_MAX_CHILDREN; i++)
 		if (sa->child[i].state != IKE_CH_FREE && sa->child[i].want_delete) {
 			ike_start_delete_child(ike, sa, i);
@@ -459,10 +506,6 @@ void ike_sa_kick(struct ike *ike, struct ike_sa *sa)
 		}
 	if (sa->want_delete) {
 		ike_start_delete_ike(ike, sa);
-		return;
-	}
-	if (sa->want_sync) {
-		ike_start_msgid_sync(ike, sa);
 		return;
 	}
 	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
@@ -729,7 +772,7 @@ int ike_msgid_sync(struct ike *ike, struct ike_sa *sa)
 	if (!sa->peer_msgid_sync)
 		return -EOPNOTSUPP;
 	if (sa->req.kind != IKE_REQ_NONE) {
-		ike_promo_req_lost(ike, sa);
+		ike_req_requeue(ike, sa);
 		ike_req_done(sa);
 	}
 	sa->want_sync = 1;

@@ -1165,7 +1165,7 @@ static void msgid_sync_request(struct ike *ike, struct ike_sa *sa, struct ike_ms
 	if (sa->msgid_out == 0)
 		sa->msgid_out = 1; /* 0 is this exchange's now */
 	if (sa->req.kind != IKE_REQ_NONE) {
-		ike_promo_req_lost(ike, sa);
+		ike_req_requeue(ike, sa);
 		ike_req_done(sa); /* its message ID is stale now */
 	}
 	ike_put32(d, nonce);

@@ -761,6 +761,73 @@ static void test_standby_silent(void **state)
 	assert_non_null(the_sa(&A));
 }
 
+/* One message on the wire delivered (the first). */
+static void deliver_one(void)
+{
+	struct wmsg w = wire[0];
+	unsigned i;
+
+	assert_true(wire_n > 0);
+	memmove(wire, wire + 1, (--wire_n) * sizeof(wire[0]));
+	for (i = 0; i < n_all; i++)
+		if (all[i]->addr == w.dst)
+			ike_input(&all[i]->ike, now, w.src, w.sport, w.natt, w.buf, w.len);
+}
+
+/* The member steps down and is promoted again in the middle of a Child
+ * SA rekey: its Delete of the old SA was lost with it. Taken over, the
+ * old SA (older, REKEYED) is deleted and the new one sends, whichever
+ * side was the IKE initiator; the peer's half-done rekey the other way
+ * round stays inbound-only until the peer switches. */
+static void mid_rekey_takeover(struct peer *who, struct peer *other)
+{
+	uint32_t s0, s1;
+	struct ike_sa *sa;
+	int i, installed = 0, rekeyed = 0;
+
+	establish();
+	assert_pair(&s0);
+	i = sa_table_find_child_by_spi(&who->t, who == &A ? s0 : A.t.child[sa_table_find_child_by_spi(&A.t, s0)].spi_out);
+	atomic_store(&who->t.child[i].out_seq, 100); /* it carried traffic */
+	usleep(2000); /* creation times in ms tell old from new */
+	assert_int_equal(ike_rekey_child(&who->ike, installed_spi(the_sa(who))), 0);
+	deliver_one();                      /* the request */
+	deliver_one();                      /* the response: new SA installed */
+	wire_n = 0;                         /* the Delete is lost */
+	atomic_store(&who->t.hdr->role, SA_ROLE_STANDBY);
+	ike_tick(&who->ike, now);
+	atomic_store(&who->t.hdr->role, SA_ROLE_ACTIVE);
+	drop_next = 1;                      /* not even its first message leaves */
+	ike_tick(&who->ike, now);
+	sa = the_sa(who);
+	assert_non_null(sa);
+	for (i = 0; i < IKE_MAX_CHILDREN; i++) {
+		installed += sa->child[i].state == IKE_CH_INSTALLED;
+		rekeyed += sa->child[i].state == IKE_CH_REKEYED;
+	}
+	assert_int_equal(installed, 1);
+	assert_int_equal(rekeyed, 1);
+	/* the lost Delete used a message ID the peer never saw: RFC 6311
+	 * puts both views in line (what a promotion starts by itself) */
+	assert_int_equal(ike_msgid_sync(&who->ike, sa), 0);
+	tick(IKE_TICK_MS * 20 + IKE_CHILD_LINGER_MS);
+	assert_int_equal(ctr(who, CTR_ike_bad_msgid) + ctr(other, CTR_ike_bad_msgid), 0);
+	assert_pair(&s1);
+	assert_int_not_equal(s0, s1);
+	assert_int_equal(atomic_load(&who->t.hdr->child_count), 1);
+	assert_int_equal(atomic_load(&other->t.hdr->child_count), 1);
+}
+
+static void test_takeover_mid_rekey_initiator(void **state)
+{
+	mid_rekey_takeover(&A, &B);
+}
+
+static void test_takeover_mid_rekey_responder(void **state)
+{
+	mid_rekey_takeover(&B, &A);
+}
+
 /* --- after a promotion (gwd/ike_promo.c, docs/failover.md) --- */
 
 #define PEER_ADDR(i) (ADDR_B + 1 + (uint32_t)(i)) /* 192.0.2.3 ... */
@@ -1135,6 +1202,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_restart_adopts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_standby_silent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_initial_contact, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_mid_rekey_initiator, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_takeover_mid_rekey_responder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_promotion_selective_rekey, setup_multi,
 						teardown_multi),
 		cmocka_unit_test_setup_teardown(test_promotion_global_rekey, setup_multi,
