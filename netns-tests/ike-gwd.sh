@@ -165,7 +165,8 @@ run_suite() { # suite pfs
 	spi=$(child_spi_in b)
 	local syncs=$(gctr a ike_msgid_syncs) answered=$(gctr a ike_rekeys_answered)
 	# the restart's rekey finished (old SAs deleted and gone on both sides):
-	# a step-down in the middle of a rekey is another test
+	# a step-down in the middle of a rekey is test_ike_engine's
+	# test_takeover_mid_rekey_*
 	wait_for 10 "the old SAs to go" eval '(($(sa_total a) == 1 && $(sa_total b) == 1))'
 	gwctl b role standby >/dev/null
 	wait_for 5 "b's engine to step down" grep -q 'IKE goes quiet' "$TEST_TMP/b.log"

@@ -332,6 +332,38 @@ static void promote_receiver(const char *inbound)
 	config_free(&c);
 }
 
+/*
+ * A promotion that leaves the sender's SA past the ceiling blocks it
+ * (promote.c step 3): from the role flip on, gwd's data plane sends
+ * nothing on it, although its table snapshot (sadb) still has it as a
+ * sending SA: the flag is read on every packet. The SA here is manual,
+ * so it stays blocked (a negotiated one is replaced by its rekey, and the
+ * old one then is REKEYED: receive only).
+ */
+static void test_promotion_blocked_sends_nothing(void **state)
+{
+	struct child_sa_rec *rec = peer.db.sas[0].rec;
+	struct promote_report r;
+	uint64_t tx = atomic_load(&rec->ctr.tx_packets);
+	int i;
+
+	assert_non_null(seal(0x0a010005, 0x0a020007, 40)); /* it sent before */
+	atomic_store(&peer.table.hdr->role, SA_ROLE_STANDBY);
+	assert_int_equal(promote_prepare(&peer.table, &peer.cfg, "test", &r), 0);
+	promote_activate(&peer.table, &r);
+	promote_release(&peer.table);
+	assert_int_equal(r.st.blocked, 1);
+	assert_int_equal(r.st.cannot_rekey, 1);
+	assert_true(atomic_load(&rec->flags) & SA_F_BLOCKED);
+	assert_true(peer.db.sas[0].sends);
+	for (i = 0; i < 10; i++)
+		assert_null(seal(0x0a010005, 0x0a020007, 40));
+	assert_int_equal(peer.txq.count, 0);
+	assert_int_equal(atomic_load(&rec->ctr.tx_packets), tx + 1);
+	assert_int_equal(atomic_load(&rec->ctr.drop_blocked), 10);
+	assert_true(atomic_load(&rec->out_seq) == 0xffffffffull);
+}
+
 static void test_promotion_restarts_window(void **state)
 {
 	struct child_sa_rec *tx = peer.db.sas[0].rec, *rx = g.db.sas[0].rec;
@@ -381,6 +413,7 @@ int main(void)
 		cmocka_unit_test_prestate_setup_teardown(test_ceiling, setup, teardown, (void *)chacha),
 		cmocka_unit_test_prestate_setup_teardown(test_standby_sends_nothing, setup, teardown, (void *)aes),
 		cmocka_unit_test_prestate_setup_teardown(test_reinstall_keeps_counters, setup, teardown, (void *)aes),
+		cmocka_unit_test_prestate_setup_teardown(test_promotion_blocked_sends_nothing, setup, teardown, (void *)aes),
 		cmocka_unit_test_prestate_setup_teardown(test_promotion_restarts_window, setup, teardown, (void *)aes),
 		cmocka_unit_test_prestate_setup_teardown(test_promotion_restarts_window, setup, teardown, (void *)chacha),
 	};
