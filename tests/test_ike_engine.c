@@ -1146,6 +1146,9 @@ static void test_promotion_pending_and_failure(void **state)
 	uint64_t tx0;
 	int c;
 
+	/* gwd's own path unthrottled: only the wait keeps the flagged SA
+	 * from taking it while the report is pending */
+	A.cfg.ike.rekey_rate = 100000;
 	establish_multi();
 	demote_a();
 	c = child_of_peer(0);
