@@ -192,8 +192,14 @@ pair_up() {
 		# strict raises the windows at gw1's first election too (its SAs
 		# were never synced: docs/failover.md), by X * M_min = 2048:
 		# the site's first packets are dropped until its counters pass
-		n "${R}cl" ping -q -i 0.0005 -c 2600 -W 0.1 -I 10.1.0.2 10.2.0.2 >/dev/null || true
-		n "${R}cl" ping -q -i 0.0005 -c 2600 -W 0.1 -I 10.1.1.2 10.2.0.2 >/dev/null || true
+		# (UDP to the discard port: ping slows down while unanswered)
+		n "${R}cl" python3 -c 'import socket, sys, time
+for src in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((src, 0))
+    for i in range(3000):
+        s.sendto(b"warm-up", ("10.2.0.2", 9))
+        time.sleep(0.0002)' 10.1.0.2 10.1.1.2
 	fi
 	wait_for 10 "SA a" n "${R}cl" ping -c 1 -W 0.3 -I 10.1.0.2 10.2.0.2
 	wait_for 10 "SA b" n "${R}cl" ping -c 1 -W 0.3 -I 10.1.1.2 10.2.0.2
@@ -239,6 +245,17 @@ replies_after() { # epoch seconds: flow 1's replies after it
 capture() {
 	rstart "${R}tcpdump" "${R}site" tcpdump -i wan0 -n -U -w "$TEST_TMP/$R.pcap" udp port 4500 ${1:+and $1}
 	wait_for 5 "tcpdump" grep -q listening "$TEST_TMP/${R}tcpdump.log"
+}
+settled() { # CONF: rx_packets + drop_replay unchanged over 300 ms (at most 6 s)
+	local a b i
+	a=-1
+	for ((i = 0; i < 20; i++)); do
+		sleep 0.3
+		b=$(($(ctr "$1" rx_packets) + $(ctr "$1" drop_replay)))
+		((a == b)) && return 0
+		a=$b
+	done
+	die "the counters of $1 did not settle"
 }
 rejects() { ctr "$TEST_TMP/$R-site.conf" drop_replay; }
 
@@ -395,13 +412,14 @@ round_8() {
 		dr0=$(ctr "$TEST_TMP/$R-gw2.conf" drop_replay)
 		exp=$(python3 "$TOOLS/esp-pcap.py" "$TEST_TMP/$R.pcap" $SITE above 0x1001=$t1 0x1002=$t2)
 		sent=$(n "${R}site" python3 "$TOOLS/udp-resend.py" "$TEST_TMP/$R.pcap" $WAN_VIP 4500)
-		wait_for 5 "every resent packet counted" eval \
-			"(( \$(ctr '$TEST_TMP/$R-gw2.conf' rx_packets) - rx0 + \$(ctr '$TEST_TMP/$R-gw2.conf' drop_replay) - dr0 >= sent ))"
+		# the counters settle (a burst can overflow gwd's socket buffer:
+		# the kernel drops those, gwd never sees them)
+		settled "$TEST_TMP/$R-gw2.conf"
 		acc=$(($(ctr "$TEST_TMP/$R-gw2.conf" rx_packets) - rx0))
 		drp=$(($(ctr "$TEST_TMP/$R-gw2.conf" drop_replay) - dr0))
 		echo "    $pol: resent $sent captured packets to the new active: $acc accepted," \
 			"$drp dropped as replays; exposure (above the synced top) $exp"
-		((sent > 100))
+		((sent > 100 && acc + drp >= sent / 2))
 		if [[ $pol == learn ]]; then
 			((acc <= exp)) || die "learn accepted $acc replayed packets, more than the exposure $exp"
 		else
