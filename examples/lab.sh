@@ -41,7 +41,14 @@ d = json.load(sys.stdin)
 for k in sys.argv[1].split("."): d = d[k]
 print(d)' "$1"; }
 vstate() { gwctl "$1" --json status 2>/dev/null | jfield vrrp.state 2>/dev/null || echo DOWN; }
-active() { local g; for g in gw1 gw2; do [[ $(vstate $g) == MASTER ]] && { echo $g; return; }; done; echo none; }
+alive() { [[ -f $LAB_DIR/vrrp-$1.pid ]] && kill -0 "$(cat "$LAB_DIR/vrrp-$1.pid")" 2>/dev/null; }
+# the active member: the live one whose vrrp is MASTER (a killed member's
+# table still says MASTER)
+active() {
+	local g
+	for g in gw1 gw2; do alive $g && [[ $(vstate $g) == MASTER ]] && { echo $g; return; }; done
+	echo none
+}
 wait_until() { # tenths what cmd...
 	local t=$1 what=$2 i
 	shift 2
@@ -158,7 +165,7 @@ up() {
 status() {
 	local g
 	for g in gw1 gw2; do
-		say "$g: gwctl status"
+		say "$g: gwctl status$(alive $g || echo ' (killed: its table as it was left)')"
 		gwctl $g status || true
 	done
 	say "$(active): gwctl sa list"

@@ -35,7 +35,17 @@
 source "$(dirname "$0")/lib.sh"
 require_root
 set -E
-trap 'echo "failover.sh: FAILED at line $LINENO" >&2; trap - ERR' ERR
+trap 'echo "failover.sh: FAILED at line $LINENO" >&2; trap - ERR; diag' ERR
+diag() { # what a failed round looked like
+	[[ $R ]] || return 0
+	local g
+	for g in gw1 gw2; do
+		echo "== $g: $(vstate $g), role $(gwc $g --json status 2>/dev/null | jfield role)" >&2
+		gwc $g stats 2>/dev/null | awk '$2 != 0 && !/vrrp|sync/' | tr -s ' ' | paste -sd' ' >&2
+	done
+	echo "== site: $(gwc site stats | awk '$2 != 0' | tr -s ' ' | paste -sd' ')" >&2
+	tail -n 3 "$TEST_TMP/${R}f1.log" >&2
+}
 for t in tcpdump iptables; do
 	command -v $t >/dev/null || { echo "SKIP: $t not installed"; exit 0; }
 done
@@ -67,7 +77,7 @@ sa_sect() { # name spi_in spi_out key_in key_out local remote peer [initial_seq]
 	[[ -z ${9:-} ]] || printf 'initial_seq = %s\n' "$9"
 }
 
-gw_conf() { # i prio strategy inbound interval_ms
+gw_conf() { # i prio strategy inbound interval_ms scan_ms
 	local i=$1 o=$((3 - $1))
 	cat <<-EOF
 	[gateway]
@@ -91,6 +101,7 @@ gw_conf() { # i prio strategy inbound interval_ms
 	peer = 10.9.0.$o
 	psk = $PSK
 	interval_ms = $5
+	scan_ms = $6
 	heartbeat_ms = 100
 	timeout_ms = 500
 	backoff_min_ms = 50
@@ -138,7 +149,7 @@ swport() {
 	addr "$R$1" "$2" "$4"
 }
 
-# pair_up ROUND STRATEGY [INBOUND] [INTERVAL_MS]: a fresh lab, gw1 MASTER,
+# pair_up ROUND STRATEGY [INBOUND] [INTERVAL_MS] [SCAN_MS]: a fresh lab, gw1 MASTER,
 # gw2 BACKUP and in sync, both SAs passing traffic.
 pair_up() {
 	R=$1
@@ -170,8 +181,8 @@ pair_up() {
 	for x in site gw1 gw2; do n "$R$x" sysctl -qw net.ipv4.ip_forward=1; done
 
 	site_conf >"$TEST_TMP/$R-site.conf"
-	gw_conf 1 200 "$2" "${3:-learn}" "${4:-100}" >"$TEST_TMP/$R-gw1.conf"
-	gw_conf 2 100 "$2" "${3:-learn}" "${4:-100}" >"$TEST_TMP/$R-gw2.conf"
+	gw_conf 1 200 "$2" "${3:-learn}" "${4:-100}" "${5:-25}" >"$TEST_TMP/$R-gw1.conf"
+	gw_conf 2 100 "$2" "${3:-learn}" "${4:-100}" "${5:-25}" >"$TEST_TMP/$R-gw2.conf"
 	SHMS+=("/$TEST_ID-$R-site" "/$TEST_ID-$R-gw1" "/$TEST_ID-$R-gw2")
 	"$BIN/gwd" -n -c "$TEST_TMP/$R-gw1.conf" >/dev/null
 
@@ -223,7 +234,7 @@ flows() {
 	rstart "${R}f1" "${R}cl" ping -D -n -i 0.002 -w "$1" -I 10.1.0.2 10.2.0.2
 	rstart "${R}f2" "${R}cl" ping -n -i 0.005 -s 1000 -w "$1" -I 10.1.1.2 10.2.0.2
 	rstart "${R}f3" "${R}cl" ping -n -i 0.02 -s 200 -w "$1" -I 10.1.0.2 10.2.0.2
-	wait_for 5 "flow 1 under way" eval "(( \$(grep -c 'bytes from' '$TEST_TMP/${R}f1.log') > 250 ))"
+	wait_for 10 "flow 1 under way" eval "(( \$(grep -c 'bytes from' '$TEST_TMP/${R}f1.log') > 200 ))"
 }
 flows_wait() {
 	local f p
@@ -345,7 +356,11 @@ round_6() {
 }
 
 round_5() {
-	pair_up k5 seed learn 1000
+	# A 1 s interval; the seeded counters (a jump of 2 * packet_threshold)
+	# reach the other member at its syncd's next scan, 10 ms here: a
+	# member re-elected before that resumes below the peer's window (seen
+	# with a 750 ms scan: 120 rejections)
+	pair_up k5 seed learn 1000 10
 	capture
 	flows 3
 	t0=$EPOCHREALTIME
@@ -363,7 +378,7 @@ round_5() {
 	stop "${R}tcpdump" TERM
 	ivs=$(python3 "$TOOLS/esp-pcap.py" "$TEST_TMP/$R.pcap" $WAN_VIP ivs)
 	echo "    3 failovers in $ms ms (sync interval 1000 ms); at the site: $ivs"
-	((ms < 1000)) || echo "    (slower than one interval on this loaded machine)"
+	((ms < 1000)) || echo "    (longer than one sync interval on this loaded machine)"
 	((rej == 0)) || die "back-to-back: $rej replay rejections at the peer"
 	[[ $ivs == *" dup_iv=0 "* && $ivs == *"members=1,2" ]]
 	pretty "5 back-to-back" "3 failovers in $ms ms: 0 rejections, no (SPI, IV) pair twice"
