@@ -386,7 +386,10 @@ static void promote_acc_report(const struct promote_acc *a, struct failover_stat
 	st->child_sas = a->child;
 	st->inbound_restart = a->inbound;
 	st->advance_max = a->adv_max;
+	/* a bucket's midpoint can lie above the largest value in it */
 	st->advance_median = hist_median(a->hist, a->child);
+	if (st->advance_median > a->adv_max)
+		st->advance_median = a->adv_max;
 	st->k_max = a->k_max;
 	st->inbound_adv_max = a->in_adv_max;
 	st->seeded = count_bit(a, PROMOTE_V_SEEDED);
@@ -439,7 +442,10 @@ static void promote_report_begin(struct sa_table *t, const struct promote_params
 	snprintf(st->reason, sizeof(st->reason), "%s", why ? why : "");
 	st->member_id = t->hdr->member_id;
 	st->prev_active = FAILOVER_MEMBER_UNKNOWN;
-	if (sync_status_read(t, &ss) == 0 && ss.peer_hello)
+	/* The link is usually down by now (the old active died): the status
+	 * keeps the member it last heard from, and a peer epoch above 0 says
+	 * a hello did arrive at some point. */
+	if (sync_status_read(t, &ss) == 0 && (ss.peer_hello || ss.peer_epoch > 0))
 		st->prev_active = ss.peer_member;
 	st->epoch_prev = atomic_load(&t->hdr->epoch);
 	st->epoch_new = FAILOVER_EPOCH_PENDING;

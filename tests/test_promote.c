@@ -628,6 +628,25 @@ static void test_strategies(void **state)
 	}
 }
 
+/* The median never exceeds the largest advance: every SA here advances by
+ * 2048 (X 2, M 1024), whose histogram bucket has its midpoint above 2048. */
+static void test_median_within_max(void **state)
+{
+	struct sa_table *t = *state;
+	struct promote_report r;
+	struct config c;
+
+	reset(t);
+	load_cfg(&c, "x = 2.0\nm_min = 1024\n");
+	add_child(t, SA_STATE_INSTALLED, 0, 1000, 10, 1024);
+	add_child(t, SA_STATE_INSTALLED, 0, 5000, 10, 1024);
+	assert_int_equal(promote_prepare(t, &c, "median", &r), 0);
+	promote_activate(t, &r);
+	assert_int_equal(r.st.advance_max, 2048);
+	assert_int_equal(r.st.advance_median, 2048);
+	config_free(&c);
+}
+
 /* Nothing to do: an empty table is read once and nothing is written. */
 static void test_nothing_to_do(void **state)
 {
@@ -716,6 +735,7 @@ int main(void)
 		cmocka_unit_test(test_prepare),
 		cmocka_unit_test(test_back_to_back),
 		cmocka_unit_test(test_strategies),
+		cmocka_unit_test(test_median_within_max),
 		cmocka_unit_test(test_nothing_to_do),
 		cmocka_unit_test(test_params_cached),
 		cmocka_unit_test(test_status_block),
