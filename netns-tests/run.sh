@@ -13,7 +13,11 @@ for t in "${tests[@]}"; do
 	tmp=$(mktemp -d /tmp/hagw-test.XXXXXX)
 	echo "== netns-tests/$t"
 	start=$(date +%s)
-	if TEST_ID=$id TEST_TMP=$tmp timeout --kill-after=10 300 bash "./$t"; then
+	# Sanitizer reports (SANITIZE=1 builds) go to $tmp/sanitizer.PID,
+	# whatever process writes them and whatever the test does with it.
+	if ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$tmp/sanitizer" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$tmp/sanitizer" \
+		TEST_ID=$id TEST_TMP=$tmp timeout --kill-after=10 300 bash "./$t"; then
 		ok=1
 	else
 		ok=0
@@ -28,6 +32,12 @@ for t in "${tests[@]}"; do
 		for s in $shm; do rm -f "/dev/shm/$s"; done
 		ok=0
 	fi
+	for r in "$tmp"/sanitizer.*; do
+		[[ -e $r ]] || continue
+		echo "netns-tests/$t: sanitizer report from pid ${r##*.}:"
+		head -40 "$r"
+		ok=0
+	done
 	rm -rf "$tmp"
 	if ((ok)); then
 		pass=$((pass + 1))
