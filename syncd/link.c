@@ -66,8 +66,9 @@ static void on_write(uv_write_t *req, int status)
 		conn_close(c, uv_strerror(status));
 		return;
 	}
-	/* room again: let a paused snapshot go on */
-	if (c == d->conn && d->tx.running && c->queued < d->cfg.sync.send_queue / 2) {
+	/* room again: let a paused sender go on (only a paused one: a pump
+	 * reads every SA's counters, far too much for every chunk written) */
+	if (c == d->conn && sync_tx_stalled(&d->tx) && c->queued < d->cfg.sync.send_queue / 2) {
 		int rc = sync_tx_pump(&d->tx, 0);
 
 		if (rc < 0)

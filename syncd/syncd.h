@@ -49,6 +49,7 @@ struct sync_tx {
 	struct tx_ike *ike;
 	int running;                 /* we are ACTIVE, the peer STANDBY */
 	int bulk;                    /* a snapshot is being sent */
+	int stalled;                 /* the last pump stopped for want of room */
 	uint32_t cur_ike, cur_child; /* its cursors */
 	uint32_t bulk_nc, bulk_ni;
 	uint64_t bulk_id, bulk_start_ns, bulk_done_ms;
@@ -71,6 +72,8 @@ void sync_tx_stop(struct sync_tx *x);
  * moved (else only those past packet_threshold). Returns 0 or -errno. */
 int  sync_tx_pump(struct sync_tx *x, int flush);
 int  sync_tx_bulk_done(const struct sync_tx *x);
+/* 1 if the last pump left something unsent because the queue was full. */
+int  sync_tx_stalled(const struct sync_tx *x);
 
 /* --- rx.c: applying the active's state on the standby --- */
 enum sync_rx_verdict {

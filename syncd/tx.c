@@ -61,6 +61,16 @@ void sync_tx_free(struct sync_tx *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* Room in the peer's queue; when there is none, the write path pumps
+ * again once it drained (sync_tx_stalled). */
+static int tx_room(struct sync_tx *x)
+{
+	if (x->room(x->arg))
+		return 1;
+	x->stalled = 1;
+	return 0;
+}
+
 static int tx_send(struct sync_tx *x, struct sync_msg *m)
 {
 	m->version = SYNC_PROTO_VERSION;
@@ -95,6 +105,11 @@ void sync_tx_stop(struct sync_tx *x)
 {
 	x->running = 0;
 	x->bulk = 0;
+}
+
+int sync_tx_stalled(const struct sync_tx *x)
+{
+	return x->running && x->stalled;
 }
 
 int sync_tx_bulk_done(const struct sync_tx *x)
@@ -188,7 +203,7 @@ static int tx_bulk(struct sync_tx *x)
 	int rc;
 
 	while (x->bulk) {
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		if (x->cur_ike < t->hdr->ike_capacity) {
 			uint32_t i = x->cur_ike++;
@@ -241,7 +256,7 @@ static int tx_reconcile(struct sync_tx *x)
 
 		if (!s->present || (live(r->state) && r->gen == s->gen && r->spi_in == s->spi_in))
 			continue;
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		if ((rc = tx_child_del(x, i)) < 0)
 			return rc;
@@ -252,7 +267,7 @@ static int tx_reconcile(struct sync_tx *x)
 
 		if (!s->present || (live(r->state) && r->gen == s->gen && r->spi_i == s->spi_i))
 			continue;
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		if ((rc = tx_ike_del(x, i)) < 0)
 			return rc;
@@ -260,7 +275,7 @@ static int tx_reconcile(struct sync_tx *x)
 	for (i = 0; i < t->hdr->ike_capacity; i++) {
 		if (!live(t->ike[i].state) || (x->ike[i].present && x->ike[i].seq == t->ike[i].seq))
 			continue;
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		if ((rc = tx_ike_add(x, i)) < 0)
 			return rc;
@@ -269,7 +284,7 @@ static int tx_reconcile(struct sync_tx *x)
 		if (!live(t->child[i].state) ||
 		    (x->child[i].present && x->child[i].seq == t->child[i].seq))
 			continue;
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		if ((rc = tx_child_add(x, i)) < 0)
 			return rc;
@@ -294,7 +309,7 @@ static int tx_ike_scan(struct sync_tx *x)
 		if (!s->present || !live(r->state) || r->gen != s->gen)
 			continue;
 		if (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq) {
-			if (!x->room(x->arg))
+			if (!tx_room(x))
 				return 0;
 			if ((rc = tx_ike_add(x, i)) < 0)
 				return rc;
@@ -304,7 +319,7 @@ static int tx_ike_scan(struct sync_tx *x)
 		m.u.ike_ref.msgid_in = atomic_load_explicit(&r->msgid_in, memory_order_relaxed);
 		if (m.u.ike_ref.msgid_out == s->mo && m.u.ike_ref.msgid_in == s->mi)
 			continue;
-		if (!x->room(x->arg))
+		if (!tx_room(x))
 			return 0;
 		m.u.ike_ref.spi_i = s->spi_i;
 		m.u.ike_ref.spi_r = s->spi_r;
@@ -347,7 +362,7 @@ static int tx_counters(struct sync_tx *x, int flush)
 	uint32_t i;
 	int rc;
 
-	if (!x->room(x->arg))
+	if (!tx_room(x))
 		return 0;
 	for (i = 0; i < x->hwm_child; i++) {
 		struct child_sa_rec *r = &t->child[i];
@@ -363,7 +378,7 @@ static int tx_counters(struct sync_tx *x, int flush)
 		 * cache line per SA on the scans in between */
 		if (flush && (atomic_load_explicit(&r->seq, memory_order_acquire) != s->seq ||
 			      atomic_load_explicit(&r->flags, memory_order_relaxed) != s->flags)) {
-			if (!x->room(x->arg))
+			if (!tx_room(x))
 				break;
 			if (r->gen == s->gen && live(r->state) && (rc = tx_child_add(x, i)) < 0)
 				return rc;
@@ -398,6 +413,7 @@ int sync_tx_pump(struct sync_tx *x, int flush)
 
 	if (!x->running)
 		return 0;
+	x->stalled = 0;
 	if (x->bulk) {
 		if ((rc = tx_bulk(x)) < 0)
 			return rc;
