@@ -734,10 +734,13 @@ static void on_scan(uv_timer_t *t)
 	if (d->conn) {
 		/* half a scan of tolerance: a timer a little early must not push
 		 * the flush to the next scan, a whole scan late */
-		if (now - d->last_flush_ms + d->cfg.sync.scan_ms / 2 >= d->cfg.sync.interval_ms) {
+		if ((int64_t)(now - d->last_flush_ms) + d->cfg.sync.scan_ms / 2 >=
+		    (int64_t)d->cfg.sync.interval_ms) {
 			flush = 1;
 			d->last_flush_ms += d->cfg.sync.interval_ms;
-			if (now - d->last_flush_ms >= d->cfg.sync.interval_ms)
+			/* an early flush leaves the schedule ahead of now (signed);
+			 * only one a whole interval behind starts it anew */
+			if ((int64_t)(now - d->last_flush_ms) >= (int64_t)d->cfg.sync.interval_ms)
 				d->last_flush_ms = now;
 		}
 		if (sync_tx_pump(&d->tx, flush) < 0) {
