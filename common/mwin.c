@@ -82,6 +82,23 @@ static uint64_t mwin_max(const struct child_sa_rec *r, const uint64_t *ring, uin
 	return m;
 }
 
+void mwin_prefetch(const struct child_sa_rec *r, uint32_t window)
+{
+	uint32_t h = r->m_head % SA_M_HISTORY, n = window < SA_M_HISTORY ? window : SA_M_HISTORY;
+	uint32_t i;
+
+	/* the bucket after the head (a new tick) back to the window's oldest,
+	 * a line (8 buckets) at a time */
+	for (i = 0; i <= n; i += 8) {
+		uint32_t k = (h + 1 + SA_M_HISTORY - i) % SA_M_HISTORY;
+
+		__builtin_prefetch(&r->m_inc[k], 1);
+		__builtin_prefetch(&r->in_m_inc[k], 1);
+	}
+	__builtin_prefetch(&r->m_ms[h], 1);
+	__builtin_prefetch(&r->m_ms[(h + 1) % SA_M_HISTORY], 1);
+}
+
 uint64_t mwin_peak(const struct child_sa_rec *r, uint32_t window)
 {
 	return mwin_max(r, r->m_inc, window);

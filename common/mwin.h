@@ -47,6 +47,10 @@ void mwin_baseline(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t n
 void mwin_update(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t tick_ms,
 		 uint64_t now_ms, uint64_t span_ms, uint32_t interval_ms, uint32_t window);
 
+/* Starts loading the ring lines the next update of r reads and writes
+ * (its head must be in the cache already to be cheap). No effect on r. */
+void mwin_prefetch(const struct child_sa_rec *r, uint32_t window);
+
 /* Peak per-interval increment over the newest `window` buckets. */
 uint64_t mwin_peak(const struct child_sa_rec *r, uint32_t window);
 uint64_t mwin_peak_in(const struct child_sa_rec *r, uint32_t window);

@@ -11,7 +11,9 @@
 
 #include <msgpack.h>
 
-enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR };
+/* F_SLOT and F_SLOTS are optional: F_SLOT is a u32 followed in its struct
+ * by a u32 presence flag, F_SLOTS the counters' slot bin (NULL: absent). */
+enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR, F_SLOT, F_SLOTS };
 
 struct field {
 	const char *key;
@@ -42,6 +44,9 @@ static const struct field f_bulk[] = {
 	U32("ni", struct sync_bulk, n_ike, ANY32),
 };
 
+_Static_assert(offsetof(struct sync_child, has_slot) == offsetof(struct sync_child, slot) + 4,
+	       "F_SLOT: the presence flag follows the slot");
+
 static const struct field f_child[] = {
 	STR("n", struct sync_child, name),
 	U32("si", struct sync_child, spi_in, SPI),
@@ -68,6 +73,7 @@ static const struct field f_child[] = {
 	U64("it", struct sync_child, in_top),
 	U64("ii", struct sync_child, ike_spi_i),
 	U64("ir", struct sync_child, ike_spi_r),
+	{ "x", F_SLOT, offsetof(struct sync_child, slot), 0, 0, UINT32_MAX },
 };
 
 static const struct field f_child_del[] = {
@@ -114,6 +120,7 @@ static const struct field f_ctr[] = {
 	U64("sp", struct sync_counters, span_ms),
 	U64("w", struct sync_counters, wall_ms),
 	{ "c", F_CTR, offsetof(struct sync_counters, raw), 0, 0, 0 },
+	{ "x", F_SLOTS, offsetof(struct sync_counters, slots), 0, 0, 0 },
 };
 
 static const struct field f_hb[] = {
@@ -175,6 +182,22 @@ static void pack_key(msgpack_packer *pk, const char *k)
 	msgpack_pack_str_body(pk, k, n);
 }
 
+static int field_optional(const struct field *f)
+{
+	return f->kind == F_SLOT || f->kind == F_SLOTS;
+}
+
+static int field_present(const struct field *f, const uint8_t *base)
+{
+	const uint8_t *p = base + f->off;
+
+	if (f->kind == F_SLOT)
+		return *(const uint32_t *)(const void *)(p + sizeof(uint32_t)) != 0;
+	if (f->kind == F_SLOTS)
+		return *(const uint8_t *const *)(const void *)p != NULL;
+	return 1;
+}
+
 static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t *base)
 {
 	const uint8_t *p = base + f->off;
@@ -182,6 +205,7 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 	pack_key(pk, f->key);
 	switch (f->kind) {
 	case F_U32:
+	case F_SLOT:
 		msgpack_pack_uint32(pk, *(const uint32_t *)(const void *)p);
 		break;
 	case F_U64:
@@ -205,25 +229,36 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 		msgpack_pack_bin_body(pk, c->raw, (size_t)c->n * SYNC_CTR_ENTRY);
 		break;
 	}
+	case F_SLOTS: {
+		const struct sync_counters *c = (const void *)base;
+
+		msgpack_pack_bin(pk, (size_t)c->n * SYNC_CTR_SLOT);
+		msgpack_pack_bin_body(pk, c->slots, (size_t)c->n * SYNC_CTR_SLOT);
+		break;
+	}
 	}
 }
 
 int sync_encode(const struct sync_msg *m, uint8_t *buf, size_t cap)
 {
 	struct wbuf w = { .p = buf, .cap = cap < SYNC_MSG_MAX ? cap : SYNC_MSG_MAX };
+	const uint8_t *base = (const uint8_t *)&m->u;
 	msgpack_packer pk;
-	size_t i;
+	size_t i, n = 0;
 
 	if (m->type == 0 || m->type > SYNC_TYPE_MAX || !types[m->type].f)
 		return -EINVAL;
+	for (i = 0; i < types[m->type].n; i++)
+		n += (size_t)field_present(&types[m->type].f[i], base);
 	msgpack_packer_init(&pk, &w, wbuf_write);
-	msgpack_pack_map(&pk, 2 + types[m->type].n);
+	msgpack_pack_map(&pk, 2 + n);
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, m->version ? m->version : SYNC_PROTO_VERSION);
 	pack_key(&pk, "t");
 	msgpack_pack_uint32(&pk, m->type);
 	for (i = 0; i < types[m->type].n; i++)
-		pack_field(&pk, &types[m->type].f[i], (const uint8_t *)&m->u);
+		if (field_present(&types[m->type].f[i], base))
+			pack_field(&pk, &types[m->type].f[i], base);
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
 
@@ -319,12 +354,15 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 	switch (f->kind) {
 	case F_U32:
 	case F_U64:
+	case F_SLOT:
 		if (get_u64(o, &v) < 0 || v < f->min || v > f->max)
 			return -1;
-		if (f->kind == F_U32)
-			*(uint32_t *)(void *)p = (uint32_t)v;
-		else
+		if (f->kind == F_U64)
 			*(uint64_t *)(void *)p = v;
+		else
+			*(uint32_t *)(void *)p = (uint32_t)v;
+		if (f->kind == F_SLOT)
+			*(uint32_t *)(void *)(p + sizeof(uint32_t)) = 1;
 		return 0;
 	case F_BIN:
 		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != f->len)
@@ -347,6 +385,16 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 		c->raw = (const uint8_t *)o->via.bin.ptr;
 		return 0;
 	}
+	case F_SLOTS: {
+		struct sync_counters *c = (void *)base;
+
+		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % SYNC_CTR_SLOT)
+			return -1;
+		c->n_slots = o->via.bin.size / SYNC_CTR_SLOT;
+		/* a bin of 0 bytes may point nowhere: present all the same */
+		c->slots = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -354,7 +402,7 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 static int decode_fields(const msgpack_object_map *map, uint32_t type, struct sync_msg *m)
 {
 	const struct field *f = types[type].f;
-	uint64_t seen = 0;
+	uint64_t seen = 0, need = 0;
 	size_t i, j;
 
 	for (i = 0; i < map->size; i++) {
@@ -368,7 +416,13 @@ static int decode_fields(const msgpack_object_map *map, uint32_t type, struct sy
 			seen |= 1ull << j;
 		}
 	}
-	if (seen != (types[type].n == 64 ? ~0ull : (1ull << types[type].n) - 1))
+	for (j = 0; j < types[type].n; j++)
+		if (!field_optional(&f[j]))
+			need |= 1ull << j;
+	if ((seen & need) != need)
+		return -EBADMSG;
+	/* the slots, when sent, go entry by entry with "c" */
+	if (type == SYNC_COUNTERS && m->u.ctr.slots && m->u.ctr.n_slots != m->u.ctr.n)
 		return -EBADMSG;
 	return 0;
 }
@@ -465,6 +519,16 @@ void sync_ctr_get(const struct sync_counters *c, uint32_t i, struct sync_ctr_ent
 	e->spi_in = (uint32_t)get_be(p, 4);
 	e->out_seq = get_be(p + 4, 8);
 	e->in_top = get_be(p + 12, 8);
+}
+
+void sync_ctr_put_slot(uint8_t *slots, uint32_t i, uint32_t slot)
+{
+	put_be(slots + (size_t)i * SYNC_CTR_SLOT, slot, 4);
+}
+
+uint32_t sync_ctr_slot(const struct sync_counters *c, uint32_t i)
+{
+	return (uint32_t)get_be(c->slots + (size_t)i * SYNC_CTR_SLOT, 4);
 }
 
 /* --- records --- */

@@ -25,7 +25,8 @@
  *                   ms, "lsp"/"lhp" soft/hard lifetime packets,
  *                   "ac" activation, "os" outbound sequence counter,
  *                   "it" inbound replay top, "ii"/"ir" owning IKE SA SPIs
- *                   (0/0: none)
+ *                   (0/0: none); optional "x": the sender's table slot,
+ *                   which its counters entries repeat (see COUNTERS)
  *   CHILD_DEL (5)   "si", "so"
  *   IKE_ADD (6)     "n", "ii"/"ir" SPIs, "ea" enc alg, "pr" prf, "f" flags,
  *                   "st" state, "pa"/"pp" peer, "la" local address,
@@ -38,10 +39,15 @@
  *                   "c" bin of N fixed 20-byte entries, big endian:
  *                     spi_in (4) | outbound seq (8) | inbound replay top (8)
  *                   (a bin, not nested msgpack: one decode per message,
- *                   whatever N; N * 20 must equal the bin length)
+ *                   whatever N; N * 20 must equal the bin length);
+ *                   optional "x": bin of N 4-byte big-endian sender slots,
+ *                   entry by entry, so that the receiver finds each SA by
+ *                   position instead of by hash (it still checks the SPI)
  *   HEARTBEAT (10)  "k" tick, "ep" epoch, "r" role, "s" in sync (0/1)
  *
- * Sizes: a message is at most SYNC_MSG_MAX bytes. Numbers are range
+ * Optional keys ("x") may be absent (a sender of an earlier build): the
+ * receiver then finds SAs by SPI alone. Sizes: a message is at most
+ * SYNC_MSG_MAX bytes. Numbers are range
  * checked on decode (an SPI below 256, an algorithm we do not know, a
  * prefix length over 32, a bin of the wrong length: the message is
  * malformed). Before msgpack-c sees a message, sync_decode walks it once
@@ -59,8 +65,9 @@
 #define SYNC_PROTO_VERSION 1
 #define SYNC_MSG_MAX       65536
 #define SYNC_CTR_ENTRY     20
-/* Counter entries per message, leaving room for the map around them. */
-#define SYNC_CTR_PER_MSG   ((SYNC_MSG_MAX - 256) / SYNC_CTR_ENTRY)
+#define SYNC_CTR_SLOT      4  /* bytes per entry in "x" */
+/* Counter entries per message (with slots), leaving room for the map. */
+#define SYNC_CTR_PER_MSG   ((SYNC_MSG_MAX - 256) / (SYNC_CTR_ENTRY + SYNC_CTR_SLOT))
 
 enum sync_type {
 	SYNC_HELLO      = 1,
@@ -102,6 +109,7 @@ struct sync_child {
 	uint32_t activation;
 	uint64_t out_seq, in_top;
 	uint64_t ike_spi_i, ike_spi_r;
+	uint32_t slot, has_slot;   /* "x", optional: the sender's slot */
 };
 
 struct sync_child_del {
@@ -133,6 +141,8 @@ struct sync_counters {
 	uint64_t tick, span_ms, wall_ms;
 	uint32_t n;
 	const uint8_t *raw;        /* n * SYNC_CTR_ENTRY bytes (into the buffer) */
+	const uint8_t *slots;      /* n * SYNC_CTR_SLOT bytes, or NULL ("x" absent) */
+	uint32_t n_slots;          /* decoding only: entries in "x" */
 };
 
 struct sync_heartbeat {
@@ -164,6 +174,10 @@ int  sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m);
 
 void sync_ctr_put(uint8_t *raw, uint32_t i, const struct sync_ctr_entry *e);
 void sync_ctr_get(const struct sync_counters *c, uint32_t i, struct sync_ctr_entry *e);
+/* Slot entries of "x": put into a buffer of SYNC_CTR_PER_MSG, read back
+ * (c->slots must be set). */
+void sync_ctr_put_slot(uint8_t *slots, uint32_t i, uint32_t slot);
+uint32_t sync_ctr_slot(const struct sync_counters *c, uint32_t i);
 
 const char *sync_type_name(uint32_t type);
 

@@ -58,6 +58,7 @@ struct sync_tx {
 	uint32_t hwm_child, hwm_ike; /* no slot at or above is in use */
 	uint64_t tick, tick_start_ms;
 	uint8_t *ctr_raw;            /* SYNC_CTR_PER_MSG entries */
+	uint8_t *ctr_slots;          /* and their slots */
 	uint32_t ctr_n;
 	uint64_t bulks;
 };
@@ -76,6 +77,13 @@ int  sync_tx_bulk_done(const struct sync_tx *x);
 int  sync_tx_stalled(const struct sync_tx *x);
 
 /* --- rx.c: applying the active's state on the standby --- */
+/* Where the active's slot lives here: our slot + 1 (0: unknown), its
+ * generation and inbound SPI when the active's CHILD_ADD put it there. */
+struct rx_peer_slot {
+	uint32_t idx1, gen, spi;
+};
+#define SYNC_PEER_SLOTS_MAX (1u << 24) /* higher slots: found by SPI */
+
 enum sync_rx_verdict {
 	RX_OK = 0,
 	RX_UNKNOWN_SA,
@@ -96,6 +104,9 @@ struct sync_rx {
 	uint64_t bulk_id;
 	uint32_t next_child, next_ike;   /* allocation hints */
 	uint64_t tick, tick_ms;          /* the active's tick -> our M bucket stamp */
+	uint64_t ctr_back, ctr_unknown;  /* outcomes of the counters message at hand */
+	struct rx_peer_slot *peer;       /* indexed by the active's slot */
+	uint32_t n_peer;
 	/* outcomes, for the status block */
 	uint64_t applied_add, applied_del, applied_ctr, applied_ike;
 	uint64_t add_lag_ms_last, ctr_lag_ms_last, ctr_lag_ms_max;

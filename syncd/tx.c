@@ -46,7 +46,8 @@ int sync_tx_init(struct sync_tx *x, struct sa_table *t, const struct conf_sync *
 	x->child = calloc(t->hdr->child_capacity, sizeof(*x->child));
 	x->ike = calloc(t->hdr->ike_capacity, sizeof(*x->ike));
 	x->ctr_raw = malloc((size_t)SYNC_CTR_PER_MSG * SYNC_CTR_ENTRY);
-	if (!x->child || !x->ike || !x->ctr_raw) {
+	x->ctr_slots = malloc((size_t)SYNC_CTR_PER_MSG * SYNC_CTR_SLOT);
+	if (!x->child || !x->ike || !x->ctr_raw || !x->ctr_slots) {
 		sync_tx_free(x);
 		return -ENOMEM;
 	}
@@ -58,6 +59,7 @@ void sync_tx_free(struct sync_tx *x)
 	free(x->child);
 	free(x->ike);
 	free(x->ctr_raw);
+	free(x->ctr_slots);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -159,6 +161,8 @@ static int tx_child_add(struct sync_tx *x, uint32_t i)
 		ir = x->t->ike[rec.ike_idx - 1].spi_r;
 	}
 	sync_child_from_rec(&m.u.child, &rec, atomic_load(&rec.out_seq), rec.replay.top, ii, ir);
+	m.u.child.slot = i;
+	m.u.child.has_slot = 1;
 	rc = tx_send(x, &m);
 	s->present = 1;
 	s->gen = rec.gen;
@@ -343,6 +347,7 @@ static int tx_ctr_flush(struct sync_tx *x)
 	m.u.ctr.wall_ms = wall_ms();
 	m.u.ctr.n = x->ctr_n;
 	m.u.ctr.raw = x->ctr_raw;
+	m.u.ctr.slots = x->ctr_slots;
 	rc = tx_send(x, &m);
 	x->ctr_n = 0;
 	return rc;
@@ -392,6 +397,7 @@ static int tx_counters(struct sync_tx *x, int flush)
 		if (!d || (!flush && d < thr))
 			continue;
 		e.spi_in = s->spi_in;
+		sync_ctr_put_slot(x->ctr_slots, x->ctr_n, i);
 		sync_ctr_put(x->ctr_raw, x->ctr_n++, &e);
 		s->sent_out = e.out_seq;
 		s->sent_in = e.in_top;

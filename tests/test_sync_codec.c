@@ -97,6 +97,10 @@ static void roundtrip(struct sync_msg *m)
 		assert_int_equal(out.u.ctr.span_ms, m->u.ctr.span_ms);
 		assert_int_equal(out.u.ctr.wall_ms, m->u.ctr.wall_ms);
 		assert_memory_equal(out.u.ctr.raw, m->u.ctr.raw, (size_t)m->u.ctr.n * SYNC_CTR_ENTRY);
+		assert_int_equal(!out.u.ctr.slots, !m->u.ctr.slots);
+		if (m->u.ctr.slots && m->u.ctr.n)
+			assert_memory_equal(out.u.ctr.slots, m->u.ctr.slots,
+					    (size_t)m->u.ctr.n * SYNC_CTR_SLOT);
 		return;
 	}
 	assert_memory_equal(&out.u, &m->u, sizeof(m->u));
@@ -106,6 +110,7 @@ static void test_roundtrip_every_type(void **state)
 {
 	struct sync_msg m;
 	static uint8_t raw[SYNC_CTR_PER_MSG * SYNC_CTR_ENTRY];
+	static uint8_t slots[SYNC_CTR_PER_MSG * SYNC_CTR_SLOT];
 	uint32_t i;
 
 	memset(&m, 0, sizeof(m));
@@ -122,6 +127,12 @@ static void test_roundtrip_every_type(void **state)
 
 	m = child_msg();
 	roundtrip(&m);
+	m.u.child.slot = 999999;          /* the optional "x" */
+	m.u.child.has_slot = 1;
+	roundtrip(&m);
+	m.u.child.slot = 0;
+	roundtrip(&m);
+	m.u.child.has_slot = 0;
 	m.u.child.state = SA_STATE_REKEYED;
 	m.u.child.ike_spi_i = m.u.child.ike_spi_r = 0;
 	memset(m.u.child.name, 0, sizeof(m.u.child.name));
@@ -156,7 +167,11 @@ static void test_roundtrip_every_type(void **state)
 		sync_ctr_put(raw, i, &e);
 	}
 	m.u.ctr.raw = raw;
-	m.u.ctr.n = SYNC_CTR_PER_MSG; /* the largest message we send */
+	m.u.ctr.n = SYNC_CTR_PER_MSG;
+	roundtrip(&m);                /* without slots: an earlier sender */
+	for (i = 0; i < SYNC_CTR_PER_MSG; i++)
+		sync_ctr_put_slot(slots, i, i * 3);
+	m.u.ctr.slots = slots;        /* the largest message we send */
 	roundtrip(&m);
 	m.u.ctr.n = 0;
 	roundtrip(&m);
@@ -182,6 +197,65 @@ static void test_ctr_entries(void **state)
 	sync_ctr_get(&c, 1, &g);
 	assert_int_equal(g.spi_in, e.spi_in);
 	assert_true(g.out_seq == e.out_seq && g.in_top == e.in_top);
+}
+
+static void test_ctr_slots(void **state)
+{
+	uint8_t slots[2 * SYNC_CTR_SLOT];
+	struct sync_counters c = { .slots = slots, .n = 2 };
+
+	sync_ctr_put_slot(slots, 1, 0x00abcdef);
+	/* big endian, 4 bytes each, entry by entry */
+	assert_int_equal(slots[4], 0x00);
+	assert_int_equal(slots[5], 0xab);
+	assert_int_equal(slots[7], 0xef);
+	assert_int_equal(sync_ctr_slot(&c, 1), 0x00abcdef);
+}
+
+/* A counters message with one entry and its slot, by hand; then the same
+ * with the slot bin one entry short, or not a bin. */
+static void test_ctr_slots_fixture(void **state)
+{
+	uint8_t msg[] = {
+		0x86,                           /* map of 6 */
+		0xa1, 'v', 0x01,                /* "v": 1 */
+		0xa1, 't', 0x09,                /* "t": 9 (counters) */
+		0xa1, 'k', 0x05,                /* "k": tick 5 */
+		0xa2, 's', 'p', 0x64,           /* "sp": 100 ms */
+		0xa1, 'w', 0x00,                /* "w": 0 */
+		0xa1, 'c', 0xc4, 20,            /* "c": bin 20, one entry: */
+		0x00, 0x00, 0x10, 0x01,         /*   spi_in 0x1001 */
+		0, 0, 0, 0, 0, 0, 0x01, 0x00,   /*   out_seq 256 */
+		0, 0, 0, 0, 0, 0, 0x00, 0x07,   /*   in_top 7 */
+		0xa1, 'x', 0xc4, 4,             /* "x": bin 4, one slot: */
+		0x00, 0x01, 0x00, 0x02,         /*   slot 65538 */
+	};
+	struct sync_counters *c;
+	struct sync_ctr_entry e;
+	struct sync_msg m;
+
+	msg[0] = 0x87;                          /* the map holds 7 pairs */
+	assert_int_equal(sync_decode(msg, sizeof(msg), &m), 0);
+	c = &m.u.ctr;
+	assert_int_equal(c->n, 1);
+	assert_non_null(c->slots);
+	assert_int_equal(sync_ctr_slot(c, 0), 65538);
+	sync_ctr_get(c, 0, &e);
+	assert_int_equal(e.spi_in, 0x1001);
+	assert_int_equal(e.out_seq, 256);
+	assert_int_equal(e.in_top, 7);
+	/* without "x": found by SPI alone */
+	msg[0] = 0x86;
+	assert_int_equal(sync_decode(msg, sizeof(msg) - 8, &m), 0);
+	assert_null(m.u.ctr.slots);
+	/* a slot bin that does not go entry by entry with "c" */
+	msg[0] = 0x87;
+	msg[sizeof(msg) - 5] = 0;               /* bin 0: no slots for 1 entry */
+	assert_int_equal(sync_decode(msg, sizeof(msg) - 4, &m), -EBADMSG);
+	msg[sizeof(msg) - 5] = 3;               /* 3 bytes: not whole slots */
+	assert_int_equal(sync_decode(msg, sizeof(msg) - 1, &m), -EBADMSG);
+	msg[sizeof(msg) - 6] = 0x04;            /* "x": 4, a number */
+	assert_int_equal(sync_decode(msg, sizeof(msg) - 5, &m), -EBADMSG);
 }
 
 /* A heartbeat written by hand, one field per line. */
@@ -370,6 +444,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_roundtrip_every_type),
 		cmocka_unit_test(test_ctr_entries),
+		cmocka_unit_test(test_ctr_slots),
+		cmocka_unit_test(test_ctr_slots_fixture),
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_unknown_type_skipped),
 		cmocka_unit_test(test_bad_rows),

@@ -212,10 +212,66 @@ static void test_snapshot_and_changes(void **state)
 	assert_int_equal(atomic_load(&B.hdr->child_count), 3);
 }
 
+/* One counters entry, with or without the active's slot. */
+static int apply_ctr(uint32_t spi, uint64_t out, uint64_t in, long slot)
+{
+	uint8_t raw[SYNC_CTR_ENTRY], sl[SYNC_CTR_SLOT];
+	struct sync_ctr_entry e = { spi, out, in };
+	struct sync_msg m = { .version = 1, .type = SYNC_COUNTERS };
+
+	sync_ctr_put(raw, 0, &e);
+	m.u.ctr.raw = raw;
+	m.u.ctr.n = 1;
+	m.u.ctr.tick = tx.tick + 100;
+	if (slot >= 0) {
+		sync_ctr_put_slot(sl, 0, (uint32_t)slot);
+		m.u.ctr.slots = sl;
+	}
+	return sync_rx_apply(&rx, &m);
+}
+
+/* Counters find their SA by the active's slot, and never apply to another
+ * SA when the slot map is stale or wrong. */
+static void test_counters_by_slot(void **state)
+{
+	int sa = sa_table_find_child_by_spi(&A, 0x1004);
+	struct child_sa_rec *b = find(&B, 0x1004);
+	uint64_t unknown = sa_ctr_get(&B, CTR_sync_drop_unknown_sa);
+	uint64_t o = atomic_load(&b->out_seq);
+	int bi = (int)(b - B.child);
+
+	assert_true(sa >= 0);
+	/* by the slot the active's add named */
+	assert_int_equal(apply_ctr(0x1004, o + 10, 0, sa), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 10);
+	/* no slot (an earlier sender): by SPI */
+	assert_int_equal(apply_ctr(0x1004, o + 20, 0, -1), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 20);
+	/* a slot the map does not know: by SPI */
+	assert_int_equal(apply_ctr(0x1004, o + 30, 0, 60), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 30);
+	/* the slot of another SA with this SA's SPI: the SPI wins */
+	assert_int_equal(apply_ctr(0x1004, o + 40, 0, sa_table_find_child_by_spi(&A, 0x1001)), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 40);
+	assert_int_equal(sa_ctr_get(&B, CTR_sync_drop_unknown_sa), unknown);
+	/* our slot freed and reused by another SA behind the map's back (a
+	 * new generation): the entry finds nothing, the new SA keeps its
+	 * counters */
+	sa_table_lock(&B);
+	sa_table_free_child(&B, (uint32_t)bi);
+	sa_table_unlock(&B);
+	for (uint32_t spi = 0x7777; add_child(&B, spi, 0x77) != bi; spi++)
+		; /* lower free slots fill first */
+	assert_int_equal(apply_ctr(0x1004, o + 50, 0, sa), RX_UNKNOWN_SA);
+	assert_int_equal(atomic_load(&B.child[bi].out_seq), 0);
+	assert_int_equal(sa_ctr_get(&B, CTR_sync_drop_unknown_sa), unknown + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_and_changes),
+		cmocka_unit_test(test_counters_by_slot),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
