@@ -39,7 +39,8 @@ int sync_rx_init(struct sync_rx *r, struct sa_table *t, const struct conf_sync *
 	r->serial = 1;
 	r->mark_child = calloc(t->hdr->child_capacity, sizeof(uint32_t));
 	r->mark_ike = calloc(t->hdr->ike_capacity, sizeof(uint32_t));
-	if (!r->mark_child || !r->mark_ike || sync_index_init(&r->child, 1024) < 0 ||
+	r->hint = calloc(t->hdr->child_capacity, sizeof(*r->hint));
+	if (!r->mark_child || !r->mark_ike || !r->hint || sync_index_init(&r->child, 1024) < 0 ||
 	    sync_index_init(&r->ike, 256) < 0) {
 		sync_rx_free(r);
 		return -ENOMEM;
@@ -50,6 +51,7 @@ int sync_rx_init(struct sync_rx *r, struct sa_table *t, const struct conf_sync *
 void sync_rx_free(struct sync_rx *r)
 {
 	free(r->peer);
+	free(r->hint);
 	free(r->mark_child);
 	free(r->mark_ike);
 	sync_index_free(&r->child);
@@ -165,6 +167,7 @@ static int rx_child_add(struct sync_rx *r, const struct sync_child *m)
 			atomic_store(&rec->activation, 0);
 			rec->s0_ms = 0;
 			rec->m_count = 0;
+			rec->m_peak = rec->m_peak_in = 0;
 		}
 		back = sync_merge_child(rec, m, ike_idx);
 		mwin_baseline(rec, atomic_load(&rec->out_seq), sa_replay_top(rec), now_ms());
@@ -192,6 +195,7 @@ static int rx_child_add(struct sync_rx *r, const struct sync_child *m)
 		fresh = 1;
 	}
 	rx_set_state(t, &rec->seq, &rec->state, m->state);
+	r->hint[idx].h.valid = 0;
 	if (m->has_slot)
 		rx_peer_set(r, m->slot, (uint32_t)idx, rec->gen, m->spi_in);
 	if (r->in_bulk)
@@ -363,8 +367,34 @@ static void rx_ctr_fetch(struct sync_rx *r, struct rx_pending *p)
 	__builtin_prefetch(rec, 1);
 	__builtin_prefetch(&rec->replay.top, 1);
 	__builtin_prefetch(&rec->m_head, 1);
+	__builtin_prefetch(&r->hint[p->idx], 1);
 	if (!p->mapped)
 		__builtin_prefetch(&rec->spi_in);
+}
+
+/* The hint for an update of rec at idx, void unless the record is as our
+ * last update left it. */
+static struct mwin_hint *rx_hint_get(struct sync_rx *r, uint32_t idx, const struct child_sa_rec *rec)
+{
+	struct rx_hint *h = &r->hint[idx];
+
+	if (h->gen != rec->gen || h->m_peak != rec->m_peak || h->m_peak_in != rec->m_peak_in ||
+	    h->m_head != rec->m_head || h->m_count != rec->m_count)
+		h->h.valid = 0;
+	return &h->h;
+}
+
+static void rx_hint_put(struct sync_rx *r, uint32_t idx, const struct child_sa_rec *rec)
+{
+	struct rx_hint *h = &r->hint[idx];
+
+	h->gen = rec->gen;
+	h->m_peak = rec->m_peak;
+	h->m_peak_in = rec->m_peak_in;
+	h->m_head = (uint8_t)rec->m_head;
+	h->m_count = (uint8_t)rec->m_count;
+	if (rec->m_head != h->m_head || rec->m_count != h->m_count)
+		h->h.valid = 0; /* out of our range: never matches, rescan */
 }
 
 /* The candidate is the SA: live and with the entry's SPI. A mapped slot
@@ -400,8 +430,9 @@ static void rx_ctr_apply(struct sync_rx *r, const struct sync_counters *c,
 	}
 	sa_rec_write_begin(&rec->seq);
 	r->ctr_back += (uint64_t)sync_merge_counters(rec, p->e.out_seq, p->e.in_top);
-	mwin_update(rec, p->e.out_seq, p->e.in_top, stamp, now, c->span_ms, r->cfg->interval_ms,
-		    r->cfg->m_window);
+	mwin_update_hint(rec, p->e.out_seq, p->e.in_top, stamp, now, c->span_ms,
+			 r->cfg->interval_ms, r->cfg->m_window, rx_hint_get(r, (uint32_t)p->idx, rec));
+	rx_hint_put(r, (uint32_t)p->idx, rec);
 	sa_rec_write_end(&rec->seq);
 }
 
@@ -419,7 +450,7 @@ static int rx_counters(struct sync_rx *r, const struct sync_counters *c)
 		if (j >= f && j - f < n)
 			rx_ctr_fetch(r, &pipe[(j - f) % RX_PIPE]);
 		if (j >= g && j - g < n && pipe[(j - g) % RX_PIPE].idx >= 0)
-			mwin_prefetch(&r->t->child[pipe[(j - g) % RX_PIPE].idx], r->cfg->m_window);
+			mwin_prefetch(&r->t->child[pipe[(j - g) % RX_PIPE].idx]);
 		if (j >= RX_HASH_AHEAD)
 			rx_ctr_apply(r, c, &pipe[(j - RX_HASH_AHEAD) % RX_PIPE], stamp, now);
 	}

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "config.h"
 #include "index.h"
+#include "mwin.h"
 #include "sa_table.h"
 #include "sync_status.h"
 
@@ -84,6 +85,17 @@ struct rx_peer_slot {
 };
 #define SYNC_PEER_SLOTS_MAX (1u << 24) /* higher slots: found by SPI */
 
+/* Per slot of our table: where the M peaks sit in its ring (mwin.h), and
+ * what the record looked like after our last update of it; anything else
+ * found there (another SA in the slot, a ring or peak written by someone
+ * else) voids the hint and the update rescans. */
+struct rx_hint {
+	uint32_t gen;
+	uint32_t m_peak, m_peak_in;
+	uint8_t  m_head, m_count;
+	struct mwin_hint h;
+};
+
 enum sync_rx_verdict {
 	RX_OK = 0,
 	RX_UNKNOWN_SA,
@@ -106,6 +118,7 @@ struct sync_rx {
 	uint64_t tick, tick_ms;          /* the active's tick -> our M bucket stamp */
 	uint64_t ctr_back, ctr_unknown;  /* outcomes of the counters message at hand */
 	struct rx_peer_slot *peer;       /* indexed by the active's slot */
+	struct rx_hint *hint;            /* indexed by our slot */
 	uint32_t n_peer;
 	/* outcomes, for the status block */
 	uint64_t applied_add, applied_del, applied_ctr, applied_ike;
