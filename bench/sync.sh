@@ -4,8 +4,9 @@
 #   ns A (ACTIVE, 100,000 Child SAs) ── sync veth ── ns B (STANDBY)
 #   10.77.0.1                                        10.77.0.2
 #
-# 1. bulk: B's syncd starts against A's full table; time until B is in sync
-#    (connect, handshake, snapshot, sweep), and the apply time B reports.
+# 1. bulk: A's syncd starts with its full table, B's listening with an empty
+#    one; time until B is in sync (connect, handshake, snapshot, sweep), and
+#    the apply time B reports.
 # 2. steady: every SA moves 100 packets/s (below packet_threshold per
 #    interval, so each is sent once per interval: the interval path at full
 #    width) at the default interval; CPU of both syncd from /proc, bytes
@@ -54,6 +55,7 @@ wait_for() {
 }
 jget() { grep -o "\"$1\":[^,}]*" | head -1 | cut -d: -f2 | tr -d '"'; }
 in_sync() { "$BIN/gwctl" -s "$1" --json status 2>/dev/null | grep -q '^{[^{]*"in_sync":true'; }
+listening() { "$BIN/gwctl" -s "$1" --json status 2>/dev/null | grep -q '"link":"listening"'; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 [[ -x $BIN/syncd ]] || { echo "build first (make)"; exit 1; }
@@ -77,14 +79,16 @@ conf 1 /hagw-b-a-$$ 10.77.0.1 10.77.0.2 >"$dir/a.conf"
 conf 2 /hagw-b-b-$$ 10.77.0.2 10.77.0.1 >"$dir/b.conf"
 
 "$dir/sync_load" /hagw-b-a-$$ 1 $N $((N + 1000)) 0 0
-ip netns exec $A "$BIN/syncd" -c "$dir/a.conf" >"$dir/a.log" 2>&1 &
-sa=$!
-pids+=($sa)
-sleep 0.3
-t0=$(date +%s%N)
+# B (the higher address) listens, A connects: B first, so that the time
+# measured is the connection and the snapshot, not A's reconnect backoff
 ip netns exec $B "$BIN/syncd" -c "$dir/b.conf" >"$dir/b.log" 2>&1 &
 sb=$!
 pids+=($sb)
+wait_for 500 listening /hagw-b-b-$$
+t0=$(date +%s%N)
+ip netns exec $A "$BIN/syncd" -c "$dir/a.conf" >"$dir/a.log" 2>&1 &
+sa=$!
+pids+=($sa)
 wait_for 3000 in_sync /hagw-b-b-$$
 t1=$(date +%s%N)
 bulk_ms=$(((t1 - t0) / 1000000))
