@@ -339,11 +339,17 @@ static int get_u64(const msgpack_object *o, uint64_t *v)
 	return 0;
 }
 
+/* Our keys are 1-3 characters: compared in place, no strlen. */
 static int key_is(const msgpack_object *k, const char *s)
 {
-	size_t n = strlen(s);
+	uint32_t i, n = k->via.str.size;
 
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, s, n);
+	if (k->type != MSGPACK_OBJECT_STR)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] != k->via.str.ptr[i] || !s[i])
+			return 0;
+	return s[n] == '\0';
 }
 
 static int set_field(const struct field *f, const msgpack_object *o, uint8_t *base)
@@ -399,22 +405,41 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 	return -1;
 }
 
+/* The field a key names, or -1. Keys come in table order from our own
+ * encoder: the one after the previous match is tried first, so a message
+ * costs one comparison per key instead of one per key and field. */
+static long field_find(uint32_t type, const msgpack_object *k, size_t next)
+{
+	const struct field *f = types[type].f;
+	size_t j, n = types[type].n;
+
+	if (k->type != MSGPACK_OBJECT_STR)
+		return -1;
+	if (next < n && key_is(k, f[next].key))
+		return (long)next;
+	for (j = 0; j < n; j++)
+		if (key_is(k, f[j].key))
+			return (long)j;
+	return -1;
+}
+
 static int decode_fields(const msgpack_object_map *map, uint32_t type, struct sync_msg *m)
 {
 	const struct field *f = types[type].f;
 	uint64_t seen = 0, need = 0;
-	size_t i, j;
+	size_t i, j, next = 0;
 
 	for (i = 0; i < map->size; i++) {
 		const msgpack_object_kv *kv = &map->ptr[i];
+		long k = field_find(type, &kv->key, next);
 
-		for (j = 0; j < types[type].n; j++) {
-			if (!key_is(&kv->key, f[j].key))
-				continue;
-			if (seen & (1ull << j) || set_field(&f[j], &kv->val, (uint8_t *)&m->u) < 0)
-				return -EBADMSG; /* a duplicate key is as wrong as a bad value */
-			seen |= 1ull << j;
-		}
+		if (k < 0)
+			continue; /* "v", "t", or a key of a later version */
+		j = (size_t)k;
+		if (seen & (1ull << j) || set_field(&f[j], &kv->val, (uint8_t *)&m->u) < 0)
+			return -EBADMSG; /* a duplicate key is as wrong as a bad value */
+		seen |= 1ull << j;
+		next = j + 1;
 	}
 	for (j = 0; j < types[type].n; j++)
 		if (!field_optional(&f[j]))
