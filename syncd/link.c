@@ -36,6 +36,7 @@
 
 struct sync_chunk {
 	uv_write_t req;
+	struct sync_chunk *next;      /* in the pool */
 	struct sync_conn *c;
 	size_t len;
 	uint8_t data[SYNC_CHUNK];
@@ -52,6 +53,47 @@ static const char *ip_str(uint32_t a, char b[16])
 
 /* --- write path --- */
 
+/* Chunks come from a pool: each interval's counters fill and write dozens
+ * of them, and giving them back to malloc made the heap shrink and grow
+ * again (page faults, zeroed pages, munmap on every interval). */
+static struct sync_chunk *chunk_get(struct syncd *d)
+{
+	struct sync_chunk *k = d->chunk_pool;
+
+	if (k) {
+		d->chunk_pool = k->next;
+		d->chunk_pooled--;
+		return k;
+	}
+	return malloc(sizeof(*k));
+}
+
+static void chunk_put(struct syncd *d, struct sync_chunk *k)
+{
+	if (!k)
+		return;
+	/* as many as the send queue holds: a flush of every SA's counters
+	 * fills it, and the next flush needs them all again */
+	if (d->chunk_pooled > d->cfg.sync.send_queue / SYNC_CHUNK) {
+		free(k);
+		return;
+	}
+	k->next = d->chunk_pool;
+	d->chunk_pool = k;
+	d->chunk_pooled++;
+}
+
+static void chunk_pool_free(struct syncd *d)
+{
+	struct sync_chunk *k;
+
+	while ((k = d->chunk_pool)) {
+		d->chunk_pool = k->next;
+		free(k);
+	}
+	d->chunk_pooled = 0;
+}
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct sync_chunk *k = req->data;
@@ -59,7 +101,7 @@ static void on_write(uv_write_t *req, int status)
 	struct syncd *d = c->d;
 
 	c->queued -= k->len;
-	free(k);
+	chunk_put(d, k);
 	if (c->closing)
 		return;
 	if (status < 0) {
@@ -89,7 +131,7 @@ static int conn_flush(struct sync_conn *c)
 	k->req.data = k;
 	if ((rc = uv_write(&k->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) < 0) {
 		c->queued -= k->len;
-		free(k);
+		chunk_put(c->d, k);
 		return rc;
 	}
 	return 0;
@@ -101,7 +143,7 @@ static uint8_t *conn_reserve(struct sync_conn *c, size_t n)
 	if (c->cur && SYNC_CHUNK - c->cur->len < n && conn_flush(c) < 0)
 		return NULL;
 	if (!c->cur) {
-		if (!(c->cur = malloc(sizeof(*c->cur))))
+		if (!(c->cur = chunk_get(c->d)))
 			return NULL;
 		c->cur->c = c;
 		c->cur->len = 0;
@@ -196,7 +238,7 @@ static void on_close(uv_handle_t *h)
 	struct sync_conn *c = h->data;
 
 	sync_chan_wipe(&c->ch);
-	free(c->cur);
+	chunk_put(c->d, c->cur);
 	free(c->rbuf);
 	free(c);
 }
@@ -241,7 +283,7 @@ static void conn_close(struct sync_conn *c, const char *why)
 	}
 	if (c->cur) {
 		c->queued -= c->cur->len;
-		free(c->cur);
+		chunk_put(d, c->cur);
 		c->cur = NULL;
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -850,4 +892,9 @@ void sync_link_stop(struct syncd *d)
 	uv_close((uv_handle_t *)&d->retry_timer, NULL);
 	set_in_sync(d, 0);
 	sync_link_publish(d);
+}
+
+void sync_link_free(struct syncd *d)
+{
+	chunk_pool_free(d);
 }

@@ -183,11 +183,15 @@ struct syncd {
 	uint64_t bulk_seq;
 	struct sync_status st;
 	uint8_t *msgbuf;              /* SYNC_MSG_MAX: encode / decode scratch */
+	struct sync_chunk *chunk_pool;  /* free write chunks (link.c) */
+	uint32_t chunk_pooled;
 	int stopping;
 };
 
 int  sync_link_start(struct syncd *d);
 void sync_link_stop(struct syncd *d);
+/* After the loop ran the closes: frees what the link kept. */
+void sync_link_free(struct syncd *d);
 void sync_link_publish(struct syncd *d);
 
 #endif
