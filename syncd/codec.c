@@ -11,9 +11,11 @@
 
 #include <msgpack.h>
 
-/* F_SLOT and F_SLOTS are optional: F_SLOT is a u32 followed in its struct
- * by a u32 presence flag, F_SLOTS the counters' slot bin (NULL: absent). */
-enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR, F_SLOT, F_SLOTS };
+/* Optional kinds: F_OPT32 is a u32 followed in its struct by a u32
+ * presence flag; F_CTR ("c"), F_SLOTS ("x") and F_CMP ("e") are the
+ * counters' bins (a NULL pointer: absent; decode_fields checks that the
+ * counters have one form of entries). */
+enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR, F_OPT32, F_SLOTS, F_CMP };
 
 struct field {
 	const char *key;
@@ -36,6 +38,7 @@ static const struct field f_hello[] = {
 	U64("ep", struct sync_hello, epoch),
 	U32("r", struct sync_hello, role, 0, 1),
 	U32("cc", struct sync_hello, child_capacity, ANY32),
+	{ "cap", F_OPT32, offsetof(struct sync_hello, caps), 0, 0, UINT32_MAX },
 };
 
 static const struct field f_bulk[] = {
@@ -45,7 +48,9 @@ static const struct field f_bulk[] = {
 };
 
 _Static_assert(offsetof(struct sync_child, has_slot) == offsetof(struct sync_child, slot) + 4,
-	       "F_SLOT: the presence flag follows the slot");
+	       "F_OPT32: the presence flag follows the value");
+_Static_assert(offsetof(struct sync_hello, has_caps) == offsetof(struct sync_hello, caps) + 4,
+	       "F_OPT32: the presence flag follows the value");
 
 static const struct field f_child[] = {
 	STR("n", struct sync_child, name),
@@ -73,7 +78,7 @@ static const struct field f_child[] = {
 	U64("it", struct sync_child, in_top),
 	U64("ii", struct sync_child, ike_spi_i),
 	U64("ir", struct sync_child, ike_spi_r),
-	{ "x", F_SLOT, offsetof(struct sync_child, slot), 0, 0, UINT32_MAX },
+	{ "x", F_OPT32, offsetof(struct sync_child, slot), 0, 0, UINT32_MAX },
 };
 
 static const struct field f_child_del[] = {
@@ -121,6 +126,7 @@ static const struct field f_ctr[] = {
 	U64("w", struct sync_counters, wall_ms),
 	{ "c", F_CTR, offsetof(struct sync_counters, raw), 0, 0, 0 },
 	{ "x", F_SLOTS, offsetof(struct sync_counters, slots), 0, 0, 0 },
+	{ "e", F_CMP, offsetof(struct sync_counters, cmp), 0, 0, 0 },
 };
 
 static const struct field f_hb[] = {
@@ -184,16 +190,16 @@ static void pack_key(msgpack_packer *pk, const char *k)
 
 static int field_optional(const struct field *f)
 {
-	return f->kind == F_SLOT || f->kind == F_SLOTS;
+	return f->kind == F_OPT32 || f->kind == F_CTR || f->kind == F_SLOTS || f->kind == F_CMP;
 }
 
 static int field_present(const struct field *f, const uint8_t *base)
 {
 	const uint8_t *p = base + f->off;
 
-	if (f->kind == F_SLOT)
+	if (f->kind == F_OPT32)
 		return *(const uint32_t *)(const void *)(p + sizeof(uint32_t)) != 0;
-	if (f->kind == F_SLOTS)
+	if (f->kind == F_CTR || f->kind == F_SLOTS || f->kind == F_CMP)
 		return *(const uint8_t *const *)(const void *)p != NULL;
 	return 1;
 }
@@ -205,7 +211,7 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 	pack_key(pk, f->key);
 	switch (f->kind) {
 	case F_U32:
-	case F_SLOT:
+	case F_OPT32:
 		msgpack_pack_uint32(pk, *(const uint32_t *)(const void *)p);
 		break;
 	case F_U64:
@@ -234,6 +240,13 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 
 		msgpack_pack_bin(pk, (size_t)c->n * SYNC_CTR_SLOT);
 		msgpack_pack_bin_body(pk, c->slots, (size_t)c->n * SYNC_CTR_SLOT);
+		break;
+	}
+	case F_CMP: {
+		const struct sync_counters *c = (const void *)base;
+
+		msgpack_pack_bin(pk, c->cmp_len);
+		msgpack_pack_bin_body(pk, c->cmp, c->cmp_len);
 		break;
 	}
 	}
@@ -352,6 +365,96 @@ static int key_is(const msgpack_object *k, const char *s)
 	return s[n] == '\0';
 }
 
+/* --- compact counters entries ("e") --- */
+
+/* LEB128: 7 bits a byte, low first; at most 10 bytes, nothing past bit
+ * 63. Returns the bytes read, or 0 if it is cut short or too long. */
+static size_t uvarint_get(const uint8_t *p, size_t len, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < len && i < 10; i++) {
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			if (i == 9 && p[i] > 1)
+				return 0; /* bits past 64 */
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static size_t uvarint_put(uint8_t *p, uint64_t v)
+{
+	size_t i = 0;
+
+	while (v >= 0x80) {
+		p[i++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[i++] = (uint8_t)v;
+	return i;
+}
+
+/* One entry at p (len bytes left), its slot base + step (base: the
+ * previous slot + 1, 0 for the first). Returns its length or 0. */
+static size_t ctr_cmp_get(const uint8_t *p, size_t len, uint64_t base, struct sync_ctr_slotted *s)
+{
+	struct sync_ctr_entry *e = &s->e;
+	uint64_t step, slot;
+	size_t n, off;
+
+	if (!(off = uvarint_get(p, len, &step)) || step > UINT32_MAX)
+		return 0;
+	slot = base + step;
+	if (slot > UINT32_MAX || len - off < 4)
+		return 0;
+	s->slot = (uint32_t)slot;
+	s->has_slot = 1;
+	e->spi_in = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+		    (uint32_t)p[off + 2] << 8 | p[off + 3];
+	off += 4;
+	if (!(n = uvarint_get(p + off, len - off, &e->out_seq)))
+		return 0;
+	off += n;
+	if (!(n = uvarint_get(p + off, len - off, &e->in_top)))
+		return 0;
+	return off + n;
+}
+
+/* Entries in a whole "e" bin, or -1 if it is not made of whole entries. */
+static long ctr_cmp_count(const uint8_t *p, size_t len)
+{
+	struct sync_ctr_slotted e;
+	uint64_t base = 0;
+	size_t off = 0, n;
+	long count = 0;
+
+	while (off < len) {
+		if (!(n = ctr_cmp_get(p + off, len - off, base, &e)))
+			return -1;
+		off += n;
+		base = (uint64_t)e.slot + 1;
+		count++;
+	}
+	return count;
+}
+
+size_t sync_ctr_put_compact(uint8_t *p, uint64_t base, uint32_t slot, const struct sync_ctr_entry *e)
+{
+	size_t off = uvarint_put(p, slot - base);
+
+	p[off++] = (uint8_t)(e->spi_in >> 24);
+	p[off++] = (uint8_t)(e->spi_in >> 16);
+	p[off++] = (uint8_t)(e->spi_in >> 8);
+	p[off++] = (uint8_t)e->spi_in;
+	off += uvarint_put(p + off, e->out_seq);
+	off += uvarint_put(p + off, e->in_top);
+	return off;
+}
+
 static int set_field(const struct field *f, const msgpack_object *o, uint8_t *base)
 {
 	uint8_t *p = base + f->off;
@@ -360,14 +463,14 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 	switch (f->kind) {
 	case F_U32:
 	case F_U64:
-	case F_SLOT:
+	case F_OPT32:
 		if (get_u64(o, &v) < 0 || v < f->min || v > f->max)
 			return -1;
 		if (f->kind == F_U64)
 			*(uint64_t *)(void *)p = v;
 		else
 			*(uint32_t *)(void *)p = (uint32_t)v;
-		if (f->kind == F_SLOT)
+		if (f->kind == F_OPT32)
 			*(uint32_t *)(void *)(p + sizeof(uint32_t)) = 1;
 		return 0;
 	case F_BIN:
@@ -388,7 +491,7 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % SYNC_CTR_ENTRY)
 			return -1;
 		c->n = o->via.bin.size / SYNC_CTR_ENTRY;
-		c->raw = (const uint8_t *)o->via.bin.ptr;
+		c->raw = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
 		return 0;
 	}
 	case F_SLOTS: {
@@ -399,6 +502,18 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 		c->n_slots = o->via.bin.size / SYNC_CTR_SLOT;
 		/* a bin of 0 bytes may point nowhere: present all the same */
 		c->slots = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		return 0;
+	}
+	case F_CMP: {
+		struct sync_counters *c = (void *)base;
+		long n;
+
+		if (o->type != MSGPACK_OBJECT_BIN ||
+		    (n = ctr_cmp_count((const uint8_t *)o->via.bin.ptr, o->via.bin.size)) < 0)
+			return -1;
+		c->n = (uint32_t)n;
+		c->cmp = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		c->cmp_len = o->via.bin.size;
 		return 0;
 	}
 	}
@@ -446,9 +561,14 @@ static int decode_fields(const msgpack_object_map *map, uint32_t type, struct sy
 			need |= 1ull << j;
 	if ((seen & need) != need)
 		return -EBADMSG;
-	/* the slots, when sent, go entry by entry with "c" */
-	if (type == SYNC_COUNTERS && m->u.ctr.slots && m->u.ctr.n_slots != m->u.ctr.n)
-		return -EBADMSG;
+	/* counters: entries in exactly one form; "x" goes entry by entry
+	 * with "c", and never with "e" (which holds its own slots) */
+	if (type == SYNC_COUNTERS) {
+		const struct sync_counters *c = &m->u.ctr;
+
+		if (!c->raw == !c->cmp || (c->slots && (!c->raw || c->n_slots != c->n)))
+			return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -554,6 +674,33 @@ void sync_ctr_put_slot(uint8_t *slots, uint32_t i, uint32_t slot)
 uint32_t sync_ctr_slot(const struct sync_counters *c, uint32_t i)
 {
 	return (uint32_t)get_be(c->slots + (size_t)i * SYNC_CTR_SLOT, 4);
+}
+
+void sync_ctr_iter_init(struct sync_ctr_iter *it, const struct sync_counters *c)
+{
+	memset(it, 0, sizeof(*it));
+	it->c = c;
+}
+
+int sync_ctr_next(struct sync_ctr_iter *it, struct sync_ctr_slotted *s)
+{
+	const struct sync_counters *c = it->c;
+	size_t n;
+
+	if (it->i >= c->n)
+		return -1;
+	if (c->cmp) {
+		if (!(n = ctr_cmp_get(c->cmp + it->off, c->cmp_len - it->off, it->slot, s)))
+			return -1; /* not after sync_decode */
+		it->off += (uint32_t)n;
+		it->slot = (uint64_t)s->slot + 1;
+	} else {
+		sync_ctr_get(c, it->i, &s->e);
+		s->has_slot = c->slots != NULL;
+		s->slot = s->has_slot ? sync_ctr_slot(c, it->i) : 0;
+	}
+	it->i++;
+	return 0;
 }
 
 /* --- records --- */

@@ -228,6 +228,8 @@ static void send_hello(struct syncd *d)
 	m.u.hello.epoch = d->epoch;
 	m.u.hello.role = d->role;
 	m.u.hello.child_capacity = d->t.hdr->child_capacity;
+	m.u.hello.caps = SYNC_CAPS;
+	m.u.hello.has_caps = 1;
 	conn_send(d->conn, &m);
 }
 
@@ -343,6 +345,7 @@ static void on_hello(struct syncd *d, struct sync_conn *c, const struct sync_hel
 		log_warnx("sync: peer table layout %u, ours %u (the protocol carries fields, "
 			  "not records: going on)", h->layout_version, SA_TABLE_LAYOUT_VERSION);
 	c->peer_hello = 1;
+	c->peer_caps = h->has_caps ? h->caps : 0;
 	c->peer_member = h->member_id;
 	c->peer_role = h->role;
 	c->peer_epoch = h->epoch;
@@ -712,6 +715,7 @@ static void link_evaluate(struct syncd *d)
 
 		log_info("sync: sending a bulk snapshot to member %u", c->peer_member);
 		d->st.bulks_tx++;
+		d->tx.peer_caps = c->peer_caps;
 		if (sync_tx_start(&d->tx, id) < 0 || sync_tx_pump(&d->tx, 0) < 0) {
 			conn_close(c, "send failed");
 			return;

@@ -327,22 +327,25 @@ static uint64_t rx_tick_ms(struct sync_rx *r, uint64_t tick, uint64_t now)
 enum { RX_BY_SPI = -2, RX_NONE = -1 };
 
 struct rx_pending {
-	struct sync_ctr_entry e;
+	struct sync_ctr_slotted s;   /* the entry and the active's slot */
 	long idx;                  /* candidate slot, RX_BY_SPI, or RX_NONE */
 	uint32_t gen;              /* from the peer map: the slot's generation */
 	int mapped;
 };
 
-/* Stage 1: the entry, and where its SA should be. */
-static void rx_ctr_locate(struct sync_rx *r, const struct sync_counters *c, uint32_t i,
-			  struct rx_pending *p)
+/* Stage 1: the next entry, and where its SA should be. */
+static void rx_ctr_locate(struct sync_rx *r, struct sync_ctr_iter *it, struct rx_pending *p)
 {
-	sync_ctr_get(c, i, &p->e);
 	p->mapped = 0;
-	if (c->slots) {
-		uint32_t x = sync_ctr_slot(c, i);
+	if (sync_ctr_next(it, &p->s) < 0) { /* not after sync_decode */
+		memset(&p->s, 0, sizeof(p->s));
+		p->idx = RX_NONE;
+		return;
+	}
+	if (p->s.has_slot) {
+		uint32_t x = p->s.slot;
 
-		if (x < r->n_peer && r->peer[x].idx1 && r->peer[x].spi == p->e.spi_in) {
+		if (x < r->n_peer && r->peer[x].idx1 && r->peer[x].spi == p->s.e.spi_in) {
 			p->idx = (long)r->peer[x].idx1 - 1;
 			p->gen = r->peer[x].gen;
 			p->mapped = 1;
@@ -350,7 +353,7 @@ static void rx_ctr_locate(struct sync_rx *r, const struct sync_counters *c, uint
 		}
 	}
 	p->idx = RX_BY_SPI;
-	sync_index_prefetch(&r->child, p->e.spi_in);
+	sync_index_prefetch(&r->child, p->s.e.spi_in);
 }
 
 /* Stage 2: the record's lines start loading (line 0, replay top, the M
@@ -360,7 +363,7 @@ static void rx_ctr_fetch(struct sync_rx *r, struct rx_pending *p)
 	const struct child_sa_rec *rec;
 
 	if (p->idx == RX_BY_SPI)
-		p->idx = sync_index_get(&r->child, p->e.spi_in);
+		p->idx = sync_index_get(&r->child, p->s.e.spi_in);
 	if (p->idx < 0)
 		return;
 	rec = &r->t->child[p->idx];
@@ -408,7 +411,7 @@ static int rx_ctr_check(const struct sync_rx *r, const struct rx_pending *p)
 
 	if (!live(rec->state))
 		return 0;
-	return p->mapped ? rec->gen == p->gen : rec->spi_in == p->e.spi_in;
+	return p->mapped ? rec->gen == p->gen : rec->spi_in == p->s.e.spi_in;
 }
 
 static void rx_ctr_apply(struct sync_rx *r, const struct sync_counters *c,
@@ -417,20 +420,20 @@ static void rx_ctr_apply(struct sync_rx *r, const struct sync_counters *c,
 	struct child_sa_rec *rec;
 
 	if (p->idx < 0 || !rx_ctr_check(r, p))
-		p->idx = rx_find_child(r, p->e.spi_in);
+		p->idx = rx_find_child(r, p->s.e.spi_in);
 	if (p->idx < 0) {
 		r->ctr_unknown++;
 		return;
 	}
 	rec = &r->t->child[p->idx];
 	if (!(atomic_load_explicit(&rec->flags, memory_order_relaxed) & SA_F_ESN) &&
-	    (p->e.out_seq > UINT32_MAX || p->e.in_top > UINT32_MAX)) {
+	    (p->s.e.out_seq > UINT32_MAX || p->s.e.in_top > UINT32_MAX)) {
 		CTR(r, sync_drop_bad_record, 1);
 		return;
 	}
 	sa_rec_write_begin(&rec->seq);
-	r->ctr_back += (uint64_t)sync_merge_counters(rec, p->e.out_seq, p->e.in_top);
-	mwin_update_hint(rec, p->e.out_seq, p->e.in_top, stamp, now, c->span_ms,
+	r->ctr_back += (uint64_t)sync_merge_counters(rec, p->s.e.out_seq, p->s.e.in_top);
+	mwin_update_hint(rec, p->s.e.out_seq, p->s.e.in_top, stamp, now, c->span_ms,
 			 r->cfg->interval_ms, r->cfg->m_window, rx_hint_get(r, (uint32_t)p->idx, rec));
 	rx_hint_put(r, (uint32_t)p->idx, rec);
 	sa_rec_write_end(&rec->seq);
@@ -441,12 +444,14 @@ static int rx_counters(struct sync_rx *r, const struct sync_counters *c)
 	const uint32_t n = c->n, f = RX_HASH_AHEAD - RX_AHEAD, g = RX_HASH_AHEAD - RX_RING_AHEAD;
 	uint64_t now = now_ms(), w = wall_ms(), stamp = rx_tick_ms(r, c->tick, now);
 	struct rx_pending pipe[RX_PIPE];
+	struct sync_ctr_iter it;
 	uint32_t j;
 
 	r->ctr_back = r->ctr_unknown = 0;
+	sync_ctr_iter_init(&it, c);
 	for (j = 0; j < n + RX_HASH_AHEAD; j++) {
 		if (j < n)
-			rx_ctr_locate(r, c, j, &pipe[j % RX_PIPE]);
+			rx_ctr_locate(r, &it, &pipe[j % RX_PIPE]);
 		if (j >= f && j - f < n)
 			rx_ctr_fetch(r, &pipe[(j - f) % RX_PIPE]);
 		if (j >= g && j - g < n && pipe[(j - g) % RX_PIPE].idx >= 0)

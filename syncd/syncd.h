@@ -60,7 +60,12 @@ struct sync_tx {
 	uint64_t tick, tick_start_ms;
 	uint8_t *ctr_raw;            /* SYNC_CTR_PER_MSG entries */
 	uint8_t *ctr_slots;          /* and their slots */
+	uint8_t *ctr_cmp;            /* or compact entries, cmp_len bytes */
+	size_t cmp_len;
+	uint64_t cmp_base;           /* the last compact entry's slot + 1 */
 	uint32_t ctr_n;
+	uint32_t peer_caps;          /* the peer's HELLO "cap", set before start */
+	int compact;                 /* this session sends "e" */
 	uint64_t bulks;
 };
 
@@ -156,6 +161,7 @@ struct sync_conn {
 	uint64_t started_ms, last_rx_ms;
 	int peer_hello;
 	uint32_t peer_role, peer_member, peer_in_sync;
+	uint32_t peer_caps;           /* its HELLO "cap" (SYNC_CAP_*) */
 	uint64_t peer_epoch;
 };
 

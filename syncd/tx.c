@@ -47,7 +47,8 @@ int sync_tx_init(struct sync_tx *x, struct sa_table *t, const struct conf_sync *
 	x->ike = calloc(t->hdr->ike_capacity, sizeof(*x->ike));
 	x->ctr_raw = malloc((size_t)SYNC_CTR_PER_MSG * SYNC_CTR_ENTRY);
 	x->ctr_slots = malloc((size_t)SYNC_CTR_PER_MSG * SYNC_CTR_SLOT);
-	if (!x->child || !x->ike || !x->ctr_raw || !x->ctr_slots) {
+	x->ctr_cmp = malloc(SYNC_CTR_CMP_ROOM);
+	if (!x->child || !x->ike || !x->ctr_raw || !x->ctr_slots || !x->ctr_cmp) {
 		sync_tx_free(x);
 		return -ENOMEM;
 	}
@@ -60,6 +61,7 @@ void sync_tx_free(struct sync_tx *x)
 	free(x->ike);
 	free(x->ctr_raw);
 	free(x->ctr_slots);
+	free(x->ctr_cmp);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -94,6 +96,9 @@ int sync_tx_start(struct sync_tx *x, uint64_t bulk_id)
 	x->bulk_start_ns = now_ns();
 	x->hwm_child = x->hwm_ike = 0;
 	x->ctr_n = 0;
+	x->cmp_len = 0;
+	x->cmp_base = 0;
+	x->compact = !!(x->peer_caps & SYNC_CAP_CTR_COMPACT);
 	x->gen_seen = atomic_load(&h->table_gen);
 	x->gen_valid = 1;
 	x->tick_start_ms = now_ms();
@@ -346,11 +351,32 @@ static int tx_ctr_flush(struct sync_tx *x)
 	m.u.ctr.span_ms = now_ms() - x->tick_start_ms;
 	m.u.ctr.wall_ms = wall_ms();
 	m.u.ctr.n = x->ctr_n;
-	m.u.ctr.raw = x->ctr_raw;
-	m.u.ctr.slots = x->ctr_slots;
+	if (x->compact) {
+		m.u.ctr.cmp = x->ctr_cmp;
+		m.u.ctr.cmp_len = (uint32_t)x->cmp_len;
+	} else {
+		m.u.ctr.raw = x->ctr_raw;
+		m.u.ctr.slots = x->ctr_slots;
+	}
 	rc = tx_send(x, &m);
 	x->ctr_n = 0;
+	x->cmp_len = 0;
+	x->cmp_base = 0;
 	return rc;
+}
+
+/* Adds slot's entry to the message being built, sending it when full. */
+static int tx_ctr_add(struct sync_tx *x, uint32_t slot, const struct sync_ctr_entry *e)
+{
+	if (x->compact) {
+		x->cmp_len += sync_ctr_put_compact(x->ctr_cmp + x->cmp_len, x->cmp_base, slot, e);
+		x->cmp_base = (uint64_t)slot + 1;
+		x->ctr_n++;
+		return x->cmp_len + SYNC_CTR_CMP_MAX > SYNC_CTR_CMP_ROOM ? tx_ctr_flush(x) : 0;
+	}
+	sync_ctr_put_slot(x->ctr_slots, x->ctr_n, slot);
+	sync_ctr_put(x->ctr_raw, x->ctr_n++, e);
+	return x->ctr_n == SYNC_CTR_PER_MSG ? tx_ctr_flush(x) : 0;
 }
 
 static uint64_t delta(uint64_t now, uint64_t sent)
@@ -397,11 +423,9 @@ static int tx_counters(struct sync_tx *x, int flush)
 		if (!d || (!flush && d < thr))
 			continue;
 		e.spi_in = s->spi_in;
-		sync_ctr_put_slot(x->ctr_slots, x->ctr_n, i);
-		sync_ctr_put(x->ctr_raw, x->ctr_n++, &e);
 		s->sent_out = e.out_seq;
 		s->sent_in = e.in_top;
-		if (x->ctr_n == SYNC_CTR_PER_MSG && (rc = tx_ctr_flush(x)) < 0)
+		if ((rc = tx_ctr_add(x, i, &e)) < 0)
 			return rc;
 	}
 	if ((rc = tx_ctr_flush(x)) < 0)

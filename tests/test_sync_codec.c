@@ -96,6 +96,12 @@ static void roundtrip(struct sync_msg *m)
 		assert_int_equal(out.u.ctr.tick, m->u.ctr.tick);
 		assert_int_equal(out.u.ctr.span_ms, m->u.ctr.span_ms);
 		assert_int_equal(out.u.ctr.wall_ms, m->u.ctr.wall_ms);
+		assert_int_equal(!out.u.ctr.cmp, !m->u.ctr.cmp);
+		if (m->u.ctr.cmp) {
+			assert_int_equal(out.u.ctr.cmp_len, m->u.ctr.cmp_len);
+			assert_memory_equal(out.u.ctr.cmp, m->u.ctr.cmp, m->u.ctr.cmp_len);
+			return;
+		}
 		assert_memory_equal(out.u.ctr.raw, m->u.ctr.raw, (size_t)m->u.ctr.n * SYNC_CTR_ENTRY);
 		assert_int_equal(!out.u.ctr.slots, !m->u.ctr.slots);
 		if (m->u.ctr.slots && m->u.ctr.n)
@@ -115,7 +121,9 @@ static void test_roundtrip_every_type(void **state)
 
 	memset(&m, 0, sizeof(m));
 	m.type = SYNC_HELLO;
-	m.u.hello = (struct sync_hello){ 3, SA_TABLE_LAYOUT_VERSION, SA_ROLE_ACTIVE, 1000000, 1ull << 50 };
+	m.u.hello = (struct sync_hello){ .member_id = 3, .layout_version = SA_TABLE_LAYOUT_VERSION,
+					 .role = SA_ROLE_ACTIVE, .child_capacity = 1000000,
+					 .epoch = 1ull << 50 };
 	roundtrip(&m);
 
 	memset(&m, 0, sizeof(m));
@@ -174,6 +182,12 @@ static void test_roundtrip_every_type(void **state)
 	m.u.ctr.slots = slots;        /* the largest message we send */
 	roundtrip(&m);
 	m.u.ctr.n = 0;
+	roundtrip(&m);
+
+	/* hello with capabilities */
+	memset(&m, 0, sizeof(m));
+	m.type = SYNC_HELLO;
+	m.u.hello = (struct sync_hello){ .member_id = 1, .epoch = 2, .caps = SYNC_CAPS, .has_caps = 1 };
 	roundtrip(&m);
 
 	memset(&m, 0, sizeof(m));
@@ -256,6 +270,125 @@ static void test_ctr_slots_fixture(void **state)
 	assert_int_equal(sync_decode(msg, sizeof(msg) - 1, &m), -EBADMSG);
 	msg[sizeof(msg) - 6] = 0x04;            /* "x": 4, a number */
 	assert_int_equal(sync_decode(msg, sizeof(msg) - 5, &m), -EBADMSG);
+}
+
+/* Compact entries: what goes in comes out, slots and all, whatever the
+ * size of the values (varints of 1 to 10 bytes) and the slot steps. */
+static void test_ctr_compact(void **state)
+{
+	static uint8_t cmp[SYNC_CTR_CMP_ROOM];
+	static const uint64_t vals[] = { 0, 1, 127, 128, 16383, 16384, 1ull << 32, (1ull << 63) - 1,
+					 1ull << 63, UINT64_MAX };
+	struct sync_msg m = { .type = SYNC_COUNTERS }, out;
+	struct sync_ctr_slotted g;
+	struct sync_ctr_iter it;
+	size_t len = 0, nv = sizeof(vals) / sizeof(vals[0]);
+	uint32_t i, n = 0, slot = 0;
+	uint64_t base = 0;
+	int k;
+
+	for (i = 0; len + SYNC_CTR_CMP_MAX <= sizeof(cmp); i++, n++) {
+		struct sync_ctr_entry e = { 0x100 + i * 77, vals[i % nv], vals[(i * 3 + 1) % nv] };
+
+		slot = i == 0 ? 5 : slot + 1 + (i % 7 == 0 ? 100000 : i % 3); /* steps of 1 to 100001 */
+		if (i == 1)
+			slot = 1u << 31; /* far up, and the rest still fits */
+		len += sync_ctr_put_compact(cmp + len, base, slot, &e);
+		base = (uint64_t)slot + 1;
+	}
+	m.u.ctr.tick = 3;
+	m.u.ctr.cmp = cmp;
+	m.u.ctr.cmp_len = (uint32_t)len;
+	m.u.ctr.n = n;
+	k = sync_encode(&m, buf, sizeof(buf));
+	assert_true(k > 0 && k <= SYNC_MSG_MAX);
+	assert_int_equal(sync_decode(buf, (size_t)k, &out), 0);
+	assert_int_equal(out.u.ctr.n, n);
+	sync_ctr_iter_init(&it, &out.u.ctr);
+	slot = 0;
+	for (i = 0; i < n; i++) {
+		assert_int_equal(sync_ctr_next(&it, &g), 0);
+		slot = i == 0 ? 5 : slot + 1 + (i % 7 == 0 ? 100000 : i % 3);
+		if (i == 1)
+			slot = 1u << 31;
+		assert_int_equal(g.has_slot, 1);
+		assert_int_equal(g.slot, slot);
+		assert_int_equal(g.e.spi_in, 0x100 + i * 77);
+		assert_true(g.e.out_seq == vals[i % nv] && g.e.in_top == vals[(i * 3 + 1) % nv]);
+	}
+	assert_int_equal(sync_ctr_next(&it, &g), -1);
+	/* every cut of the bin but at an entry's end is malformed; the bin's
+	 * bytes are the message's last ones */
+	for (size_t cut = 1; cut < 64; cut++) {
+		struct sync_msg t = m;
+		size_t whole = 0, e_len;
+
+		t.u.ctr.cmp_len = (uint32_t)cut;
+		for (base = 0, whole = 0; whole < cut; whole += e_len) {
+			struct sync_ctr_slotted x;
+			struct sync_counters one = { .cmp = cmp + whole, .cmp_len = (uint32_t)(cut - whole), .n = 1 };
+			struct sync_ctr_iter it1;
+
+			sync_ctr_iter_init(&it1, &one);
+			it1.slot = base;
+			if (sync_ctr_next(&it1, &x) < 0)
+				break;
+			e_len = it1.off;
+			base = (uint64_t)x.slot + 1;
+		}
+		k = sync_encode(&t, buf, sizeof(buf));
+		assert_int_equal(sync_decode(buf, (size_t)k, &out), whole == cut ? 0 : -EBADMSG);
+	}
+}
+
+/* Compact bins that must be refused. */
+static void test_ctr_compact_bad(void **state)
+{
+	static const struct {
+		const char *what;
+		uint8_t b[32];
+		size_t len;
+	} rows[] = {
+		{ "varint of 11 bytes", { 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00 }, 11 },
+		{ "value past 64 bits", { 0x00, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+					  0xff, 0x02, 0x00 }, 16 },
+		{ "slot step past 32 bits", { 0x80, 0x80, 0x80, 0x80, 0x10, 0, 0, 1, 0, 0x00, 0x00 }, 11 },
+		{ "second slot past 32 bits", { 0xff, 0xff, 0xff, 0xff, 0x0f, 0, 0, 1, 0, 0, 0,
+						0x00, 0, 0, 1, 0, 0, 0 }, 18 },
+		{ "SPI cut short", { 0x00, 0, 0, 1 }, 4 },
+		{ "no inbound top", { 0x00, 0, 0, 1, 0, 0x05 }, 6 },
+		{ "top cut in its varint", { 0x00, 0, 0, 1, 0, 0x05, 0x81 }, 7 },
+	};
+	struct sync_msg m = { .type = SYNC_COUNTERS }, out;
+	size_t i;
+	int k;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		m.u.ctr.cmp = rows[i].b;
+		m.u.ctr.cmp_len = (uint32_t)rows[i].len;
+		k = sync_encode(&m, buf, sizeof(buf));
+		if (sync_decode(buf, (size_t)k, &out) != -EBADMSG)
+			fail_msg("row %zu (%s) decoded", i, rows[i].what);
+	}
+	/* "e" together with "c", or with "x"; and neither */
+	m.u.ctr.cmp = rows[4].b;
+	m.u.ctr.cmp_len = 0;
+	m.u.ctr.raw = rows[0].b;
+	k = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)k, &out), -EBADMSG);
+	m.u.ctr.raw = NULL;
+	m.u.ctr.slots = rows[0].b;
+	k = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)k, &out), -EBADMSG);
+	m.u.ctr.slots = NULL;
+	m.u.ctr.cmp = NULL;
+	k = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)k, &out), -EBADMSG);
+	/* an empty "e" is a message of no entries */
+	m.u.ctr.cmp = rows[0].b;
+	k = sync_encode(&m, buf, sizeof(buf));
+	assert_int_equal(sync_decode(buf, (size_t)k, &out), 0);
+	assert_int_equal(out.u.ctr.n, 0);
 }
 
 /* A heartbeat written by hand, one field per line. */
@@ -446,6 +579,8 @@ int main(void)
 		cmocka_unit_test(test_ctr_entries),
 		cmocka_unit_test(test_ctr_slots),
 		cmocka_unit_test(test_ctr_slots_fixture),
+		cmocka_unit_test(test_ctr_compact),
+		cmocka_unit_test(test_ctr_compact_bad),
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_unknown_type_skipped),
 		cmocka_unit_test(test_bad_rows),

@@ -267,11 +267,41 @@ static void test_counters_by_slot(void **state)
 	assert_int_equal(sa_ctr_get(&B, CTR_sync_drop_unknown_sa), unknown + 1);
 }
 
+/* A session with a peer that reads compact counters: the same state gets
+ * across, threshold and interval alike. */
+static void test_compact_session(void **state)
+{
+	int a = sa_table_find_child_by_spi(&A, 0x1001);
+	struct child_sa_rec *b = find(&B, 0x1001);
+	uint64_t o = atomic_load(&b->out_seq); /* the standby was ahead */
+
+	atomic_store(&A.child[a].out_seq, o); /* A catches up: a new snapshot sends it */
+	tx.peer_caps = SYNC_CAP_CTR_COMPACT;
+	assert_int_equal(sync_tx_start(&tx, 3), 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(bulk_ended, 3);
+	assert_true(tx.compact);
+	/* below the threshold: at the flush */
+	atomic_store(&A.child[a].out_seq, o + 5);
+	A.child[a].replay.top = 70;
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), o);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), o + 5);
+	assert_int_equal(b->replay.top, 70);
+	/* past it: at once */
+	atomic_store(&A.child[a].out_seq, o + 5 + 3000);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), o + 5 + 3000);
+	tx.peer_caps = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_and_changes),
 		cmocka_unit_test(test_counters_by_slot),
+		cmocka_unit_test(test_compact_session),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
