@@ -25,6 +25,7 @@
 struct tx_child {
 	uint32_t gen, seq, flags, spi_in, spi_out;
 	uint8_t  present;
+	uint8_t  watched;            /* in the watch list (tx_ctr_marked) */
 	uint64_t sent_out, sent_in;
 };
 
@@ -65,6 +66,8 @@ struct sync_tx {
 	uint64_t cmp_base;           /* the last compact entry's slot + 1 */
 	uint32_t ctr_n;
 	uint32_t peer_caps;          /* the peer's HELLO "cap", set before start */
+	uint16_t *mark_seen;         /* per slot: the data plane's mark we last saw */
+	uint32_t *watch, n_watch;    /* slots marked since they were last sent */
 	int compact;                 /* this session sends "e" */
 	uint64_t bulks;
 };

@@ -296,12 +296,66 @@ static void test_compact_session(void **state)
 	tx.peer_caps = 0;
 }
 
+/* The data plane moves slot a's outbound counter to v, marking it. */
+static void dp_move(int a, uint64_t v, int mark)
+{
+	uint64_t o = atomic_load(&A.child[a].out_seq);
+
+	atomic_store(&A.child[a].out_seq, v);
+	if (mark)
+		sa_moved_note(&A, (uint32_t)a, o, v);
+}
+
+/* With the data plane's marks, the threshold scans look only at marked
+ * SAs, and still send every SA that moved packet_threshold at once. */
+static void test_threshold_by_marks(void **state)
+{
+	int a = sa_table_find_child_by_spi(&A, 0x1001);
+	struct child_sa_rec *b = find(&B, 0x1001);
+	uint64_t base = (atomic_load(&b->out_seq) | 511) + 1 + 512;
+
+	sa_moved_start(&A, cfg.packet_threshold); /* 1000: marks every 512 */
+	assert_int_equal(A.moved->shift, 10);
+	dp_move(a, base, 1);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), base);
+	/* 600 (a mark crossed): below the threshold, now watched */
+	dp_move(a, base + 600, 1);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base);
+	assert_int_equal(tx.n_watch, 1);
+	/* 1020 without a new mark: the watch sends it */
+	dp_move(a, base + 1020, 1);
+	assert_int_equal(A.moved->mark[a], (uint16_t)(tx.mark_seen[a]));
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 1020);
+	assert_int_equal(tx.n_watch, 0);
+	/* a move nobody marked is not looked for before the interval ends:
+	 * the scans really do not read every SA */
+	dp_move(a, base + 5000, 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 1020);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), base + 5000);
+	/* a marked move of the threshold goes at the next scan */
+	dp_move(a, base + 6500, 1);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 6500);
+	/* marks too coarse for the threshold: every SA is read again */
+	sa_moved_start(&A, 4096);
+	dp_move(a, base + 7600, 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 7600);
+	atomic_store(&A.moved->shift, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_and_changes),
 		cmocka_unit_test(test_counters_by_slot),
 		cmocka_unit_test(test_compact_session),
+		cmocka_unit_test(test_threshold_by_marks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
