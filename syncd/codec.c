@@ -369,7 +369,7 @@ static int key_is(const msgpack_object *k, const char *s)
 
 /* LEB128: 7 bits a byte, low first; at most 10 bytes, nothing past bit
  * 63. Returns the bytes read, or 0 if it is cut short or too long. */
-static size_t uvarint_get(const uint8_t *p, size_t len, uint64_t *v)
+static size_t uvarint_get_long(const uint8_t *p, size_t len, uint64_t *v)
 {
 	uint64_t x = 0;
 	size_t i;
@@ -386,7 +386,38 @@ static size_t uvarint_get(const uint8_t *p, size_t len, uint64_t *v)
 	return 0;
 }
 
-static size_t uvarint_put(uint8_t *p, uint64_t v)
+static size_t uvarint_put_long(uint8_t *p, uint64_t v);
+
+/* The same, for the common one and two bytes (slot steps, the counters of
+ * young SAs) without a loop. */
+static inline size_t uvarint_get(const uint8_t *p, size_t len, uint64_t *v)
+{
+	if (len >= 1 && p[0] < 0x80) {
+		*v = p[0];
+		return 1;
+	}
+	if (len >= 2 && p[1] < 0x80) {
+		*v = (p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+		return 2;
+	}
+	return uvarint_get_long(p, len, v);
+}
+
+static inline size_t uvarint_put(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 0x4000) {
+		p[0] = (uint8_t)(v | 0x80);
+		p[1] = (uint8_t)(v >> 7);
+		return 2;
+	}
+	return uvarint_put_long(p, v);
+}
+
+static size_t uvarint_put_long(uint8_t *p, uint64_t v)
 {
 	size_t i = 0;
 
