@@ -92,6 +92,8 @@ pids+=($sa)
 wait_for 3000 in_sync /hagw-b-b-$$
 t1=$(date +%s%N)
 bulk_ms=$(((t1 - t0) / 1000000))
+# the status block follows the in-sync flag by up to a scan
+wait_for 100 eval '(($("$BIN/gwctl" -s /hagw-b-b-$$ --json status | jget bulk_last_us) > 0))'
 st=$("$BIN/gwctl" -s /hagw-b-b-$$ --json status)
 applied_us=$(jget bulk_last_us <<<"$st")
 n_b=$(jget child_sas <<<"$st")

@@ -637,26 +637,43 @@ static int decode_obj(const msgpack_object *o, struct sync_msg *m)
 	return decode_fields(map, (uint32_t)t, m);
 }
 
-int sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m)
+int sync_decode_first(const uint8_t *buf, size_t len, struct sync_msg *m, size_t *span)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
-	long span;
+	long n;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (len > SYNC_MSG_MAX)
-		return -EMSGSIZE;
-	/* exactly one value, nothing after it */
-	if ((span = mp_walk(buf, len)) < 0 || (size_t)span != len)
-		return -EBADMSG;
+	*span = 0;
+	if ((n = mp_walk(buf, len < SYNC_MSG_MAX ? len : SYNC_MSG_MAX)) <= 0)
+		return len > SYNC_MSG_MAX ? -EMSGSIZE : -EBADMSG;
+	*span = (size_t)n;
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    off != len)
+	if (msgpack_unpack_next(&u, (const char *)buf, *span, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != *span)
 		rc = -EBADMSG;
 	else
 		rc = decode_obj(&u.data, m);
 	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m)
+{
+	size_t span;
+	int rc;
+
+	if (len > SYNC_MSG_MAX) {
+		memset(m, 0, sizeof(*m));
+		return -EMSGSIZE;
+	}
+	rc = sync_decode_first(buf, len, m, &span);
+	/* exactly one value, nothing after it */
+	if (span != len && rc != -EBADMSG) {
+		memset(m, 0, sizeof(*m));
+		return -EBADMSG;
+	}
 	return rc;
 }
 

@@ -89,7 +89,8 @@
 /* HELLO "cap" bits. */
 enum {
 	SYNC_CAP_CTR_COMPACT = 1u << 0, /* decodes COUNTERS "e" */
-	SYNC_CAPS            = SYNC_CAP_CTR_COMPACT, /* all this build has */
+	SYNC_CAP_BATCH       = 1u << 1, /* takes frames of several messages (chan.h) */
+	SYNC_CAPS            = SYNC_CAP_CTR_COMPACT | SYNC_CAP_BATCH, /* all this build has */
 };
 
 enum sync_type {
@@ -204,6 +205,11 @@ struct sync_msg {
 		struct sync_heartbeat hb;
 	} u;
 };
+
+/* Decodes the message at the start of buf (one of a batch) as sync_decode
+ * does, with its length in *span (0 if it is not a whole msgpack value:
+ * -EBADMSG, the rest of buf cannot be split). */
+int  sync_decode_first(const uint8_t *buf, size_t len, struct sync_msg *m, size_t *span);
 
 /* Encodes into buf; returns the length, or -ENOSPC, -EINVAL (bad type). */
 int  sync_encode(const struct sync_msg *m, uint8_t *buf, size_t cap);

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 	sync_tx_free(&d.tx);
 	sync_rx_free(&d.rx);
 	free(d.msgbuf);
+	free(d.rxbuf);
 	sa_table_detach(&d.t);
 	sodium_memzero(&d.cfg.sync.psk, sizeof(d.cfg.sync.psk));
 	config_free(&d.cfg);

@@ -165,6 +165,9 @@ struct sync_conn {
 	int peer_hello;
 	uint32_t peer_role, peer_member, peer_in_sync;
 	uint32_t peer_caps;           /* its HELLO "cap" (SYNC_CAP_*) */
+	int batching;                 /* the peer takes frames of several messages */
+	uint8_t *batch;               /* messages for the next frame (SYNC_MSG_MAX) */
+	size_t batch_len;
 	uint64_t peer_epoch;
 };
 
@@ -191,7 +194,8 @@ struct syncd {
 	uint64_t bulk_rx_start_ns, bulk_rx_adds;
 	uint64_t bulk_seq;
 	struct sync_status st;
-	uint8_t *msgbuf;              /* SYNC_MSG_MAX: encode / decode scratch */
+	uint8_t *msgbuf;              /* SYNC_MSG_MAX: encode scratch */
+	uint8_t *rxbuf;               /* SYNC_MSG_MAX: a received frame, opened */
 	struct sync_chunk *chunk_pool;  /* free write chunks (link.c) */
 	uint32_t chunk_pooled;
 	int stopping;

@@ -391,6 +391,39 @@ static void test_ctr_compact_bad(void **state)
 	assert_int_equal(out.u.ctr.n, 0);
 }
 
+/* A batch frame's messages back to back: each decodes with its length;
+ * a cut or a stray byte is no message, and has no length. */
+static void test_decode_first(void **state)
+{
+	struct sync_msg a = child_msg(), b, out;
+	uint8_t two[2048];
+	size_t span;
+	int na, nb;
+
+	memset(&b, 0, sizeof(b));
+	b.type = SYNC_HEARTBEAT;
+	b.u.hb = (struct sync_heartbeat){ 5, 6, SA_ROLE_STANDBY, 1 };
+	na = sync_encode(&a, two, sizeof(two));
+	nb = sync_encode(&b, two + na, sizeof(two) - (size_t)na);
+	assert_true(na > 0 && nb > 0);
+	assert_int_equal(sync_decode_first(two, (size_t)(na + nb), &out, &span), 0);
+	assert_int_equal(span, na);
+	assert_memory_equal(&out.u.child, &a.u.child, sizeof(a.u.child));
+	assert_int_equal(sync_decode_first(two + na, (size_t)nb, &out, &span), 0);
+	assert_int_equal(span, nb);
+	assert_int_equal(out.type, SYNC_HEARTBEAT);
+	/* alone, the pair is one message with trailing bytes */
+	assert_int_equal(sync_decode(two, (size_t)(na + nb), &out), -EBADMSG);
+	for (int s = 0; s < nb; s++) { /* the second cut anywhere */
+		assert_int_equal(sync_decode_first(two + na, (size_t)s, &out, &span), -EBADMSG);
+		assert_int_equal(span, 0);
+	}
+	two[na] = 0xc1; /* never used in msgpack */
+	assert_int_equal(sync_decode_first(two + na, (size_t)nb, &out, &span), -EBADMSG);
+	assert_int_equal(span, 0);
+	assert_int_equal(sync_decode_first(two, 0, &out, &span), -EBADMSG);
+}
+
 /* A heartbeat written by hand, one field per line. */
 static const uint8_t hb_fixture[] = {
 	0x86,                   /* map of 6 */
@@ -581,6 +614,7 @@ int main(void)
 		cmocka_unit_test(test_ctr_slots_fixture),
 		cmocka_unit_test(test_ctr_compact),
 		cmocka_unit_test(test_ctr_compact_bad),
+		cmocka_unit_test(test_decode_first),
 		cmocka_unit_test(test_fixture),
 		cmocka_unit_test(test_unknown_type_skipped),
 		cmocka_unit_test(test_bad_rows),
