@@ -2,8 +2,10 @@
  * Load for bench/sync.sh: fills an active member's SA table with N Child
  * SAs through the same sa_table calls gwd uses, then (for `secs` seconds)
  * moves every SA's outbound counter and replay top by `pps` per second, in
- * 10 ms steps, as a data plane carrying that traffic would. Built by the
- * bench script against libcommon.a; not a daemon of the product.
+ * 10 ms steps, as a data plane carrying that traffic would, and marks the
+ * moves for syncd as gwd does (sa_moved_note, with the default
+ * packet_threshold). Built by the bench script against libcommon.a; not a
+ * daemon of the product.
  *
  *   sync_load SHM MEMBER_ID N CAPACITY PPS SECS
  */
