@@ -370,7 +370,6 @@ static int tx_ctr_flush(struct sync_tx *x)
 	}
 	rc = tx_send(x, &m);
 	x->ctr_n = 0;
-	x->n_watch = 0;
 	x->cmp_len = 0;
 	x->cmp_base = 0;
 	return rc;

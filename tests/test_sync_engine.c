@@ -341,11 +341,35 @@ static void test_threshold_by_marks(void **state)
 	dp_move(a, base + 6500, 1);
 	sync_tx_pump(&tx, 0);
 	assert_int_equal(atomic_load(&b->out_seq), base + 6500);
+	/* two SAs watched at once: one is sent, the other stays watched and
+	 * goes once it reaches the threshold, without a further mark */
+	{
+		int a2 = sa_table_find_child_by_spi(&A, 0x1003);
+		struct child_sa_rec *b2 = find(&B, 0x1003);
+		uint64_t base2 = (atomic_load(&b2->out_seq) | 511) + 1 + 512;
+
+		dp_move(a2, base2, 1);
+		sync_tx_pump(&tx, 1);
+		assert_int_equal(atomic_load(&b2->out_seq), base2);
+		dp_move(a, base + 6500 + 600, 1); /* both cross a mark, below 1000 */
+		dp_move(a2, base2 + 600, 1);
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(tx.n_watch, 2);
+		dp_move(a, base + 6500 + 1100, 1); /* one past the threshold */
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(atomic_load(&b->out_seq), base + 6500 + 1100);
+		assert_int_equal(atomic_load(&b2->out_seq), base2);
+		assert_int_equal(tx.n_watch, 1);
+		dp_move(a2, base2 + 1010, 1); /* the other, no mark crossed */
+		assert_int_equal(A.moved->mark[a2], tx.mark_seen[a2]);
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(atomic_load(&b2->out_seq), base2 + 1010);
+	}
 	/* marks too coarse for the threshold: every SA is read again */
 	sa_moved_start(&A, 4096);
-	dp_move(a, base + 7600, 0);
+	dp_move(a, base + 6500 + 1100 + 2000, 0);
 	sync_tx_pump(&tx, 0);
-	assert_int_equal(atomic_load(&b->out_seq), base + 7600);
+	assert_int_equal(atomic_load(&b->out_seq), base + 6500 + 1100 + 2000);
 	atomic_store(&A.moved->shift, 0);
 }
 
