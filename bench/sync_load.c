@@ -2,8 +2,10 @@
  * Load for bench/sync.sh: fills an active member's SA table with N Child
  * SAs through the same sa_table calls gwd uses, then (for `secs` seconds)
  * moves every SA's outbound counter and replay top by `pps` per second, in
- * 10 ms steps, as a data plane carrying that traffic would. Built by the
- * bench script against libcommon.a; not a daemon of the product.
+ * 10 ms steps, as a data plane carrying that traffic would, and marks the
+ * moves for syncd as gwd does (sa_moved_note, with the default
+ * packet_threshold). Built by the bench script against libcommon.a; not a
+ * daemon of the product.
  *
  *   sync_load SHM MEMBER_ID N CAPACITY PPS SECS
  */
@@ -68,6 +70,7 @@ int main(int argc, char **argv)
 	sa_table_unlock(&t);
 	printf("sync_load: %u Child SAs in %s\n", atomic_load(&t.hdr->child_count), argv[1]);
 	fflush(stdout);
+	sa_moved_start(&t, 1024); /* as gwd with the default packet_threshold */
 	step = pps / 100 ? pps / 100 : 1;
 	end = now_ms() + secs * 1000;
 	while (now_ms() < end) {
@@ -76,8 +79,12 @@ int main(int argc, char **argv)
 
 			if (r->state != SA_STATE_INSTALLED)
 				continue;
-			atomic_fetch_add_explicit(&r->out_seq, step, memory_order_relaxed);
-			__atomic_fetch_add(&r->replay.top, step, __ATOMIC_RELAXED);
+			uint64_t o = atomic_fetch_add_explicit(&r->out_seq, step, memory_order_relaxed);
+			uint64_t p = __atomic_fetch_add(&r->replay.top, step, __ATOMIC_RELAXED);
+
+			/* and marks them as gwd's data plane does */
+			sa_moved_note(&t, i, o, o + step);
+			sa_moved_note(&t, i, p, p + step);
 		}
 		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
 	}

@@ -43,9 +43,33 @@ void mwin_baseline(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t n
 
 /* One counter update that belongs to the tick stamped tick_ms and accrued
  * over span_ms of the active's time (0: within one interval). Values below
- * S_0 count as no movement (the merge has already refused them). */
+ * S_0 count as no movement (the merge has already refused them). Every
+ * update leaves m_peak/m_peak_in equal to the peaks of the window. */
 void mwin_update(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t tick_ms,
 		 uint64_t now_ms, uint64_t span_ms, uint32_t interval_ms, uint32_t window);
+
+/*
+ * The same, with the caller's memory of where the peaks sit in the ring
+ * (kept per record between updates, outside the table): an update then
+ * reads only the buckets it writes, instead of the whole window, and
+ * rescans only when the peak's own bucket leaves the window. The result is
+ * exactly mwin_update's. A hint is only good for the record it was made
+ * on and as long as nothing else wrote the ring or the peaks: the caller
+ * zeroes it (valid = 0) when the slot is reused or the record rewritten,
+ * and the next update rescans.
+ */
+struct mwin_hint {
+	uint8_t out, in;           /* ring positions of the peaks */
+	uint8_t valid;
+	uint8_t pad_;
+};
+void mwin_update_hint(struct child_sa_rec *r, uint64_t out, uint64_t in, uint64_t tick_ms,
+		      uint64_t now_ms, uint64_t span_ms, uint32_t interval_ms, uint32_t window,
+		      struct mwin_hint *hint);
+
+/* Starts loading the ring lines the next mwin_update_hint of r reads and
+ * writes (r->m_head must be in the cache already to be cheap). */
+void mwin_prefetch(const struct child_sa_rec *r);
 
 /* Peak per-interval increment over the newest `window` buckets. */
 uint64_t mwin_peak(const struct child_sa_rec *r, uint32_t window);

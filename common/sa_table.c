@@ -27,7 +27,8 @@ size_t sa_table_size(uint32_t child_capacity, uint32_t ike_capacity)
 {
 	return align64(sizeof(struct sa_table_hdr)) +
 	       align64((size_t)ike_capacity * sizeof(struct ike_sa_rec)) +
-	       (size_t)child_capacity * sizeof(struct child_sa_rec);
+	       (size_t)child_capacity * sizeof(struct child_sa_rec) +
+	       align64(sizeof(struct sa_moved) + (size_t)child_capacity * sizeof(uint16_t));
 }
 
 static void sa_table_map_parts(struct sa_table *t)
@@ -38,6 +39,17 @@ static void sa_table_map_parts(struct sa_table *t)
 	t->ike = (struct ike_sa_rec *)(base + off);
 	off += align64((size_t)t->hdr->ike_capacity * sizeof(struct ike_sa_rec));
 	t->child = (struct child_sa_rec *)(base + off);
+	off += (size_t)t->hdr->child_capacity * sizeof(struct child_sa_rec);
+	t->moved = (struct sa_moved *)(base + off);
+}
+
+void sa_moved_start(struct sa_table *t, uint32_t packet_threshold)
+{
+	uint32_t k = 0;
+
+	while (k < 31 && (2ull << k) <= packet_threshold)
+		k++;
+	atomic_store(&t->moved->shift, packet_threshold ? k + 1 : 0);
 }
 
 static int sa_table_init_lock(struct sa_table_hdr *h)

@@ -8,6 +8,8 @@
  *                                    role, epoch, in-sync flag, counters
  *   struct ike_sa_rec[ike_capacity]
  *   struct child_sa_rec[child_capacity]
+ *   struct sa_moved + mark[child_capacity]   (layout 3) the data plane's
+ *                                    marks of moving counters, for syncd
  *
  * Concurrency
  * - Writers of whole records (install, delete, rekey, sync apply) take the
@@ -38,7 +40,7 @@
 #include "counters.h"
 
 #define SA_TABLE_MAGIC          0x48414757u /* "HAGW" */
-#define SA_TABLE_LAYOUT_VERSION 2u
+#define SA_TABLE_LAYOUT_VERSION 3u
 
 #define SA_KEY_MAX       32 /* AEAD key bytes (AES-256, ChaCha20) */
 #define SA_SALT_LEN      4  /* RFC 4106 / RFC 7634 salt */
@@ -234,12 +236,29 @@ struct sa_table_hdr {
 	uint8_t failover_status[1024];
 };
 
+/*
+ * Marks of moving counters, after the Child SA records. The data plane
+ * (gwd) bumps a Child slot's mark whenever its outbound sequence counter
+ * or inbound replay top crosses a multiple of 2^(shift - 1); shift 0: it
+ * does not mark. The active's syncd compares the marks, a dense array,
+ * with its own copy to find the SAs that may have moved packet_threshold
+ * since it last sent them, instead of reading two lines of every record
+ * several times per interval (syncd/tx.c). Only the data plane writes a
+ * mark; a counter moved by anything else is found at the next interval.
+ */
+struct sa_moved {
+	_Atomic uint32_t shift;
+	uint32_t pad_[15];
+	_Atomic uint16_t mark[];   /* per Child slot; only changes matter */
+};
+
 struct sa_table {
 	struct sa_table_hdr *hdr;
 	struct ike_sa_rec *ike;
 	struct child_sa_rec *child;
 	size_t map_len;
 	char name[64];
+	struct sa_moved *moved;
 };
 
 /* Creates (or re-creates on a capacity change) and attaches. Returns 0 or
@@ -299,6 +318,26 @@ static inline void sa_ctr_add(struct sa_table *t, int c, uint64_t n)
 static inline uint64_t sa_replay_top(const struct child_sa_rec *r)
 {
 	return __atomic_load_n(&r->replay.top, __ATOMIC_RELAXED);
+}
+
+/* Marks every 2^k: k from the sync packet threshold (the largest power of
+ * two not above it), so that an SA that moved the threshold since syncd
+ * last looked has crossed at least one multiple. */
+void sa_moved_start(struct sa_table *t, uint32_t packet_threshold);
+
+/* The data plane moved a counter of Child slot idx from `from` to `to`
+ * (one writer per SA: a plain increment of the mark, released after the
+ * counter's store). */
+static inline void sa_moved_note(struct sa_table *t, uint32_t idx, uint64_t from, uint64_t to)
+{
+	uint32_t s = atomic_load_explicit(&t->moved->shift, memory_order_relaxed);
+
+	if (s && (to >> (s - 1)) != (from >> (s - 1))) {
+		_Atomic uint16_t *m = &t->moved->mark[idx];
+
+		atomic_store_explicit(m, (uint16_t)(atomic_load_explicit(m, memory_order_relaxed) + 1),
+				      memory_order_release);
+	}
 }
 
 const char *sa_alg_name(int alg);

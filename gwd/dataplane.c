@@ -138,7 +138,7 @@ static void dp_input_esp(struct gwd *g, struct pkt *k)
 	struct gwd_sa *sa;
 	struct child_sa_rec *rec;
 	uint32_t spi, lo;
-	uint64_t seq;
+	uint64_t seq, top;
 	size_t inner_len, ip_len;
 	int rc, v;
 
@@ -189,7 +189,9 @@ static void dp_input_esp(struct gwd *g, struct pkt *k)
 		return;
 	}
 	/* RFC 4303 3.4.3: the window moves only for authenticated packets. */
+	top = rec->replay.top;
 	replay_update(&rec->replay, sa->window, seq);
+	sa_moved_note(&g->table, (uint32_t)(rec - g->table.child), top, rec->replay.top);
 
 	rc = dp_inner_ok(sa, p + ESP_PAYLOAD_OFF, inner_len, &ip_len);
 	if (rc == -1) {
@@ -282,6 +284,7 @@ int dp_output(struct gwd *g, struct pkt *k)
 		return 0;
 	}
 	atomic_store_explicit(&rec->out_seq, seq, memory_order_relaxed);
+	sa_moved_note(&g->table, (uint32_t)(rec - g->table.child), seq - 1, seq);
 	sa_ctr(&rec->ctr.tx_packets, 1);
 	sa_ctr(&rec->ctr.tx_bytes, k->len);
 	CTR(g, tx_bytes, k->len);

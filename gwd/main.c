@@ -148,6 +148,8 @@ int main(int argc, char **argv)
 		errno = -rc;
 		fatal("sa table %s", g.cfg.gw.shm);
 	}
+	/* marks of moving counters for syncd's threshold (sa_table.h) */
+	sa_moved_start(&g.table, g.cfg.sync.packet_threshold);
 	if (g.cfg.gw.standalone && atomic_load(&g.table.hdr->role) != SA_ROLE_ACTIVE) {
 		atomic_store(&g.table.hdr->role, SA_ROLE_ACTIVE);
 		atomic_fetch_add(&g.table.hdr->epoch, 1);

@@ -29,6 +29,12 @@
  * sent: a frame replayed, dropped, reordered or cut fails its tag, and a
  * nonce is never used twice under one key. A length over SYNC_FRAME_MAX is
  * refused before anything is buffered.
+ *
+ * A frame holds one message, or, towards a peer whose HELLO has
+ * SYNC_CAP_BATCH, several messages back to back (each one msgpack value:
+ * sync_decode_first splits them), at most SYNC_MSG_MAX bytes in all. A snapshot
+ * of small messages then costs one seal and one open per 64 KB instead of
+ * one per message.
  */
 #ifndef HAGW_SYNC_CHAN_H
 #define HAGW_SYNC_CHAN_H

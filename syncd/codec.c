@@ -11,7 +11,11 @@
 
 #include <msgpack.h>
 
-enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR };
+/* Optional kinds: F_OPT32 is a u32 followed in its struct by a u32
+ * presence flag; F_CTR ("c"), F_SLOTS ("x") and F_CMP ("e") are the
+ * counters' bins (a NULL pointer: absent; decode_fields checks that the
+ * counters have one form of entries). */
+enum field_kind { F_U32, F_U64, F_BIN, F_STR, F_CTR, F_OPT32, F_SLOTS, F_CMP };
 
 struct field {
 	const char *key;
@@ -34,6 +38,7 @@ static const struct field f_hello[] = {
 	U64("ep", struct sync_hello, epoch),
 	U32("r", struct sync_hello, role, 0, 1),
 	U32("cc", struct sync_hello, child_capacity, ANY32),
+	{ "cap", F_OPT32, offsetof(struct sync_hello, caps), 0, 0, UINT32_MAX },
 };
 
 static const struct field f_bulk[] = {
@@ -41,6 +46,11 @@ static const struct field f_bulk[] = {
 	U32("nc", struct sync_bulk, n_child, ANY32),
 	U32("ni", struct sync_bulk, n_ike, ANY32),
 };
+
+_Static_assert(offsetof(struct sync_child, has_slot) == offsetof(struct sync_child, slot) + 4,
+	       "F_OPT32: the presence flag follows the value");
+_Static_assert(offsetof(struct sync_hello, has_caps) == offsetof(struct sync_hello, caps) + 4,
+	       "F_OPT32: the presence flag follows the value");
 
 static const struct field f_child[] = {
 	STR("n", struct sync_child, name),
@@ -68,6 +78,7 @@ static const struct field f_child[] = {
 	U64("it", struct sync_child, in_top),
 	U64("ii", struct sync_child, ike_spi_i),
 	U64("ir", struct sync_child, ike_spi_r),
+	{ "x", F_OPT32, offsetof(struct sync_child, slot), 0, 0, UINT32_MAX },
 };
 
 static const struct field f_child_del[] = {
@@ -114,6 +125,8 @@ static const struct field f_ctr[] = {
 	U64("sp", struct sync_counters, span_ms),
 	U64("w", struct sync_counters, wall_ms),
 	{ "c", F_CTR, offsetof(struct sync_counters, raw), 0, 0, 0 },
+	{ "x", F_SLOTS, offsetof(struct sync_counters, slots), 0, 0, 0 },
+	{ "e", F_CMP, offsetof(struct sync_counters, cmp), 0, 0, 0 },
 };
 
 static const struct field f_hb[] = {
@@ -175,6 +188,22 @@ static void pack_key(msgpack_packer *pk, const char *k)
 	msgpack_pack_str_body(pk, k, n);
 }
 
+static int field_optional(const struct field *f)
+{
+	return f->kind == F_OPT32 || f->kind == F_CTR || f->kind == F_SLOTS || f->kind == F_CMP;
+}
+
+static int field_present(const struct field *f, const uint8_t *base)
+{
+	const uint8_t *p = base + f->off;
+
+	if (f->kind == F_OPT32)
+		return *(const uint32_t *)(const void *)(p + sizeof(uint32_t)) != 0;
+	if (f->kind == F_CTR || f->kind == F_SLOTS || f->kind == F_CMP)
+		return *(const uint8_t *const *)(const void *)p != NULL;
+	return 1;
+}
+
 static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t *base)
 {
 	const uint8_t *p = base + f->off;
@@ -182,6 +211,7 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 	pack_key(pk, f->key);
 	switch (f->kind) {
 	case F_U32:
+	case F_OPT32:
 		msgpack_pack_uint32(pk, *(const uint32_t *)(const void *)p);
 		break;
 	case F_U64:
@@ -205,25 +235,43 @@ static void pack_field(msgpack_packer *pk, const struct field *f, const uint8_t 
 		msgpack_pack_bin_body(pk, c->raw, (size_t)c->n * SYNC_CTR_ENTRY);
 		break;
 	}
+	case F_SLOTS: {
+		const struct sync_counters *c = (const void *)base;
+
+		msgpack_pack_bin(pk, (size_t)c->n * SYNC_CTR_SLOT);
+		msgpack_pack_bin_body(pk, c->slots, (size_t)c->n * SYNC_CTR_SLOT);
+		break;
+	}
+	case F_CMP: {
+		const struct sync_counters *c = (const void *)base;
+
+		msgpack_pack_bin(pk, c->cmp_len);
+		msgpack_pack_bin_body(pk, c->cmp, c->cmp_len);
+		break;
+	}
 	}
 }
 
 int sync_encode(const struct sync_msg *m, uint8_t *buf, size_t cap)
 {
 	struct wbuf w = { .p = buf, .cap = cap < SYNC_MSG_MAX ? cap : SYNC_MSG_MAX };
+	const uint8_t *base = (const uint8_t *)&m->u;
 	msgpack_packer pk;
-	size_t i;
+	size_t i, n = 0;
 
 	if (m->type == 0 || m->type > SYNC_TYPE_MAX || !types[m->type].f)
 		return -EINVAL;
+	for (i = 0; i < types[m->type].n; i++)
+		n += (size_t)field_present(&types[m->type].f[i], base);
 	msgpack_packer_init(&pk, &w, wbuf_write);
-	msgpack_pack_map(&pk, 2 + types[m->type].n);
+	msgpack_pack_map(&pk, 2 + n);
 	pack_key(&pk, "v");
 	msgpack_pack_uint32(&pk, m->version ? m->version : SYNC_PROTO_VERSION);
 	pack_key(&pk, "t");
 	msgpack_pack_uint32(&pk, m->type);
 	for (i = 0; i < types[m->type].n; i++)
-		pack_field(&pk, &types[m->type].f[i], (const uint8_t *)&m->u);
+		if (field_present(&types[m->type].f[i], base))
+			pack_field(&pk, &types[m->type].f[i], base);
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
 
@@ -304,11 +352,138 @@ static int get_u64(const msgpack_object *o, uint64_t *v)
 	return 0;
 }
 
+/* Our keys are 1-3 characters: compared in place, no strlen. */
 static int key_is(const msgpack_object *k, const char *s)
 {
-	size_t n = strlen(s);
+	uint32_t i, n = k->via.str.size;
 
-	return k->type == MSGPACK_OBJECT_STR && k->via.str.size == n && !memcmp(k->via.str.ptr, s, n);
+	if (k->type != MSGPACK_OBJECT_STR)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (s[i] != k->via.str.ptr[i] || !s[i])
+			return 0;
+	return s[n] == '\0';
+}
+
+/* --- compact counters entries ("e") --- */
+
+/* LEB128: 7 bits a byte, low first; at most 10 bytes, nothing past bit
+ * 63. Returns the bytes read, or 0 if it is cut short or too long. */
+static size_t uvarint_get_long(const uint8_t *p, size_t len, uint64_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	for (i = 0; i < len && i < 10; i++) {
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			if (i == 9 && p[i] > 1)
+				return 0; /* bits past 64 */
+			*v = x;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+static size_t uvarint_put_long(uint8_t *p, uint64_t v);
+
+/* The same, for the common one and two bytes (slot steps, the counters of
+ * young SAs) without a loop. */
+static inline size_t uvarint_get(const uint8_t *p, size_t len, uint64_t *v)
+{
+	if (len >= 1 && p[0] < 0x80) {
+		*v = p[0];
+		return 1;
+	}
+	if (len >= 2 && p[1] < 0x80) {
+		*v = (p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+		return 2;
+	}
+	return uvarint_get_long(p, len, v);
+}
+
+static inline size_t uvarint_put(uint8_t *p, uint64_t v)
+{
+	if (v < 0x80) {
+		p[0] = (uint8_t)v;
+		return 1;
+	}
+	if (v < 0x4000) {
+		p[0] = (uint8_t)(v | 0x80);
+		p[1] = (uint8_t)(v >> 7);
+		return 2;
+	}
+	return uvarint_put_long(p, v);
+}
+
+static size_t uvarint_put_long(uint8_t *p, uint64_t v)
+{
+	size_t i = 0;
+
+	while (v >= 0x80) {
+		p[i++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	p[i++] = (uint8_t)v;
+	return i;
+}
+
+/* One entry at p (len bytes left), its slot base + step (base: the
+ * previous slot + 1, 0 for the first). Returns its length or 0. */
+static size_t ctr_cmp_get(const uint8_t *p, size_t len, uint64_t base, struct sync_ctr_slotted *s)
+{
+	struct sync_ctr_entry *e = &s->e;
+	uint64_t step, slot;
+	size_t n, off;
+
+	if (!(off = uvarint_get(p, len, &step)) || step > UINT32_MAX)
+		return 0;
+	slot = base + step;
+	if (slot > UINT32_MAX || len - off < 4)
+		return 0;
+	s->slot = (uint32_t)slot;
+	s->has_slot = 1;
+	e->spi_in = (uint32_t)p[off] << 24 | (uint32_t)p[off + 1] << 16 |
+		    (uint32_t)p[off + 2] << 8 | p[off + 3];
+	off += 4;
+	if (!(n = uvarint_get(p + off, len - off, &e->out_seq)))
+		return 0;
+	off += n;
+	if (!(n = uvarint_get(p + off, len - off, &e->in_top)))
+		return 0;
+	return off + n;
+}
+
+/* Entries in a whole "e" bin, or -1 if it is not made of whole entries. */
+static long ctr_cmp_count(const uint8_t *p, size_t len)
+{
+	struct sync_ctr_slotted e;
+	uint64_t base = 0;
+	size_t off = 0, n;
+	long count = 0;
+
+	while (off < len) {
+		if (!(n = ctr_cmp_get(p + off, len - off, base, &e)))
+			return -1;
+		off += n;
+		base = (uint64_t)e.slot + 1;
+		count++;
+	}
+	return count;
+}
+
+size_t sync_ctr_put_compact(uint8_t *p, uint64_t base, uint32_t slot, const struct sync_ctr_entry *e)
+{
+	size_t off = uvarint_put(p, slot - base);
+
+	p[off++] = (uint8_t)(e->spi_in >> 24);
+	p[off++] = (uint8_t)(e->spi_in >> 16);
+	p[off++] = (uint8_t)(e->spi_in >> 8);
+	p[off++] = (uint8_t)e->spi_in;
+	off += uvarint_put(p + off, e->out_seq);
+	off += uvarint_put(p + off, e->in_top);
+	return off;
 }
 
 static int set_field(const struct field *f, const msgpack_object *o, uint8_t *base)
@@ -319,12 +494,15 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 	switch (f->kind) {
 	case F_U32:
 	case F_U64:
+	case F_OPT32:
 		if (get_u64(o, &v) < 0 || v < f->min || v > f->max)
 			return -1;
-		if (f->kind == F_U32)
-			*(uint32_t *)(void *)p = (uint32_t)v;
-		else
+		if (f->kind == F_U64)
 			*(uint64_t *)(void *)p = v;
+		else
+			*(uint32_t *)(void *)p = (uint32_t)v;
+		if (f->kind == F_OPT32)
+			*(uint32_t *)(void *)(p + sizeof(uint32_t)) = 1;
 		return 0;
 	case F_BIN:
 		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size != f->len)
@@ -344,32 +522,84 @@ static int set_field(const struct field *f, const msgpack_object *o, uint8_t *ba
 		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % SYNC_CTR_ENTRY)
 			return -1;
 		c->n = o->via.bin.size / SYNC_CTR_ENTRY;
-		c->raw = (const uint8_t *)o->via.bin.ptr;
+		c->raw = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		return 0;
+	}
+	case F_SLOTS: {
+		struct sync_counters *c = (void *)base;
+
+		if (o->type != MSGPACK_OBJECT_BIN || o->via.bin.size % SYNC_CTR_SLOT)
+			return -1;
+		c->n_slots = o->via.bin.size / SYNC_CTR_SLOT;
+		/* a bin of 0 bytes may point nowhere: present all the same */
+		c->slots = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		return 0;
+	}
+	case F_CMP: {
+		struct sync_counters *c = (void *)base;
+		long n;
+
+		if (o->type != MSGPACK_OBJECT_BIN ||
+		    (n = ctr_cmp_count((const uint8_t *)o->via.bin.ptr, o->via.bin.size)) < 0)
+			return -1;
+		c->n = (uint32_t)n;
+		c->cmp = o->via.bin.size ? (const uint8_t *)o->via.bin.ptr : (const uint8_t *)"";
+		c->cmp_len = o->via.bin.size;
 		return 0;
 	}
 	}
 	return -1;
 }
 
+/* The field a key names, or -1. Keys come in table order from our own
+ * encoder: the one after the previous match is tried first, so a message
+ * costs one comparison per key instead of one per key and field. */
+static long field_find(uint32_t type, const msgpack_object *k, size_t next)
+{
+	const struct field *f = types[type].f;
+	size_t j, n = types[type].n;
+
+	if (k->type != MSGPACK_OBJECT_STR)
+		return -1;
+	if (next < n && key_is(k, f[next].key))
+		return (long)next;
+	for (j = 0; j < n; j++)
+		if (key_is(k, f[j].key))
+			return (long)j;
+	return -1;
+}
+
 static int decode_fields(const msgpack_object_map *map, uint32_t type, struct sync_msg *m)
 {
 	const struct field *f = types[type].f;
-	uint64_t seen = 0;
-	size_t i, j;
+	uint64_t seen = 0, need = 0;
+	size_t i, j, next = 0;
 
 	for (i = 0; i < map->size; i++) {
 		const msgpack_object_kv *kv = &map->ptr[i];
+		long k = field_find(type, &kv->key, next);
 
-		for (j = 0; j < types[type].n; j++) {
-			if (!key_is(&kv->key, f[j].key))
-				continue;
-			if (seen & (1ull << j) || set_field(&f[j], &kv->val, (uint8_t *)&m->u) < 0)
-				return -EBADMSG; /* a duplicate key is as wrong as a bad value */
-			seen |= 1ull << j;
-		}
+		if (k < 0)
+			continue; /* "v", "t", or a key of a later version */
+		j = (size_t)k;
+		if (seen & (1ull << j) || set_field(&f[j], &kv->val, (uint8_t *)&m->u) < 0)
+			return -EBADMSG; /* a duplicate key is as wrong as a bad value */
+		seen |= 1ull << j;
+		next = j + 1;
 	}
-	if (seen != (types[type].n == 64 ? ~0ull : (1ull << types[type].n) - 1))
+	for (j = 0; j < types[type].n; j++)
+		if (!field_optional(&f[j]))
+			need |= 1ull << j;
+	if ((seen & need) != need)
 		return -EBADMSG;
+	/* counters: entries in exactly one form; "x" goes entry by entry
+	 * with "c", and never with "e" (which holds its own slots) */
+	if (type == SYNC_COUNTERS) {
+		const struct sync_counters *c = &m->u.ctr;
+
+		if (!c->raw == !c->cmp || (c->slots && (!c->raw || c->n_slots != c->n)))
+			return -EBADMSG;
+	}
 	return 0;
 }
 
@@ -407,26 +637,43 @@ static int decode_obj(const msgpack_object *o, struct sync_msg *m)
 	return decode_fields(map, (uint32_t)t, m);
 }
 
-int sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m)
+int sync_decode_first(const uint8_t *buf, size_t len, struct sync_msg *m, size_t *span)
 {
 	msgpack_unpacked u;
 	size_t off = 0;
-	long span;
+	long n;
 	int rc;
 
 	memset(m, 0, sizeof(*m));
-	if (len > SYNC_MSG_MAX)
-		return -EMSGSIZE;
-	/* exactly one value, nothing after it */
-	if ((span = mp_walk(buf, len)) < 0 || (size_t)span != len)
-		return -EBADMSG;
+	*span = 0;
+	if ((n = mp_walk(buf, len < SYNC_MSG_MAX ? len : SYNC_MSG_MAX)) <= 0)
+		return len > SYNC_MSG_MAX ? -EMSGSIZE : -EBADMSG;
+	*span = (size_t)n;
 	msgpack_unpacked_init(&u);
-	if (msgpack_unpack_next(&u, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS ||
-	    off != len)
+	if (msgpack_unpack_next(&u, (const char *)buf, *span, &off) != MSGPACK_UNPACK_SUCCESS ||
+	    off != *span)
 		rc = -EBADMSG;
 	else
 		rc = decode_obj(&u.data, m);
 	msgpack_unpacked_destroy(&u);
+	return rc;
+}
+
+int sync_decode(const uint8_t *buf, size_t len, struct sync_msg *m)
+{
+	size_t span;
+	int rc;
+
+	if (len > SYNC_MSG_MAX) {
+		memset(m, 0, sizeof(*m));
+		return -EMSGSIZE;
+	}
+	rc = sync_decode_first(buf, len, m, &span);
+	/* exactly one value, nothing after it */
+	if (span != len && rc != -EBADMSG) {
+		memset(m, 0, sizeof(*m));
+		return -EBADMSG;
+	}
 	return rc;
 }
 
@@ -465,6 +712,43 @@ void sync_ctr_get(const struct sync_counters *c, uint32_t i, struct sync_ctr_ent
 	e->spi_in = (uint32_t)get_be(p, 4);
 	e->out_seq = get_be(p + 4, 8);
 	e->in_top = get_be(p + 12, 8);
+}
+
+void sync_ctr_put_slot(uint8_t *slots, uint32_t i, uint32_t slot)
+{
+	put_be(slots + (size_t)i * SYNC_CTR_SLOT, slot, 4);
+}
+
+uint32_t sync_ctr_slot(const struct sync_counters *c, uint32_t i)
+{
+	return (uint32_t)get_be(c->slots + (size_t)i * SYNC_CTR_SLOT, 4);
+}
+
+void sync_ctr_iter_init(struct sync_ctr_iter *it, const struct sync_counters *c)
+{
+	memset(it, 0, sizeof(*it));
+	it->c = c;
+}
+
+int sync_ctr_next(struct sync_ctr_iter *it, struct sync_ctr_slotted *s)
+{
+	const struct sync_counters *c = it->c;
+	size_t n;
+
+	if (it->i >= c->n)
+		return -1;
+	if (c->cmp) {
+		if (!(n = ctr_cmp_get(c->cmp + it->off, c->cmp_len - it->off, it->slot, s)))
+			return -1; /* not after sync_decode */
+		it->off += (uint32_t)n;
+		it->slot = (uint64_t)s->slot + 1;
+	} else {
+		sync_ctr_get(c, it->i, &s->e);
+		s->has_slot = c->slots != NULL;
+		s->slot = s->has_slot ? sync_ctr_slot(c, it->i) : 0;
+	}
+	it->i++;
+	return 0;
 }
 
 /* --- records --- */

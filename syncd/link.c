@@ -36,6 +36,7 @@
 
 struct sync_chunk {
 	uv_write_t req;
+	struct sync_chunk *next;      /* in the pool */
 	struct sync_conn *c;
 	size_t len;
 	uint8_t data[SYNC_CHUNK];
@@ -52,6 +53,47 @@ static const char *ip_str(uint32_t a, char b[16])
 
 /* --- write path --- */
 
+/* Chunks come from a pool: each interval's counters fill and write dozens
+ * of them, and giving them back to malloc made the heap shrink and grow
+ * again (page faults, zeroed pages, munmap on every interval). */
+static struct sync_chunk *chunk_get(struct syncd *d)
+{
+	struct sync_chunk *k = d->chunk_pool;
+
+	if (k) {
+		d->chunk_pool = k->next;
+		d->chunk_pooled--;
+		return k;
+	}
+	return malloc(sizeof(*k));
+}
+
+static void chunk_put(struct syncd *d, struct sync_chunk *k)
+{
+	if (!k)
+		return;
+	/* as many as the send queue holds: a flush of every SA's counters
+	 * fills it, and the next flush needs them all again */
+	if (d->chunk_pooled > d->cfg.sync.send_queue / SYNC_CHUNK) {
+		free(k);
+		return;
+	}
+	k->next = d->chunk_pool;
+	d->chunk_pool = k;
+	d->chunk_pooled++;
+}
+
+static void chunk_pool_free(struct syncd *d)
+{
+	struct sync_chunk *k;
+
+	while ((k = d->chunk_pool)) {
+		d->chunk_pool = k->next;
+		free(k);
+	}
+	d->chunk_pooled = 0;
+}
+
 static void on_write(uv_write_t *req, int status)
 {
 	struct sync_chunk *k = req->data;
@@ -59,15 +101,16 @@ static void on_write(uv_write_t *req, int status)
 	struct syncd *d = c->d;
 
 	c->queued -= k->len;
-	free(k);
+	chunk_put(d, k);
 	if (c->closing)
 		return;
 	if (status < 0) {
 		conn_close(c, uv_strerror(status));
 		return;
 	}
-	/* room again: let a paused snapshot go on */
-	if (c == d->conn && d->tx.running && c->queued < d->cfg.sync.send_queue / 2) {
+	/* room again: let a paused sender go on (only a paused one: a pump
+	 * reads every SA's counters, far too much for every chunk written) */
+	if (c == d->conn && sync_tx_stalled(&d->tx) && c->queued < d->cfg.sync.send_queue / 2) {
 		int rc = sync_tx_pump(&d->tx, 0);
 
 		if (rc < 0)
@@ -75,7 +118,8 @@ static void on_write(uv_write_t *req, int status)
 	}
 }
 
-static int conn_flush(struct sync_conn *c)
+/* Hands the current chunk to the kernel (uv_write). */
+static int conn_write(struct sync_conn *c)
 {
 	struct sync_chunk *k = c->cur;
 	uv_buf_t b;
@@ -88,19 +132,19 @@ static int conn_flush(struct sync_conn *c)
 	k->req.data = k;
 	if ((rc = uv_write(&k->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) < 0) {
 		c->queued -= k->len;
-		free(k);
+		chunk_put(c->d, k);
 		return rc;
 	}
 	return 0;
 }
 
-/* Room for n more bytes in the current chunk, flushing a full one. */
+/* Room for n more bytes in the current chunk, writing a full one. */
 static uint8_t *conn_reserve(struct sync_conn *c, size_t n)
 {
-	if (c->cur && SYNC_CHUNK - c->cur->len < n && conn_flush(c) < 0)
+	if (c->cur && SYNC_CHUNK - c->cur->len < n && conn_write(c) < 0)
 		return NULL;
 	if (!c->cur) {
-		if (!(c->cur = malloc(sizeof(*c->cur))))
+		if (!(c->cur = chunk_get(c->d)))
 			return NULL;
 		c->cur->c = c;
 		c->cur->len = 0;
@@ -122,30 +166,73 @@ static int conn_raw(struct sync_conn *c, const uint8_t *p, size_t n)
 		return -ENOMEM;
 	memcpy(w, p, n);
 	conn_commit(c, n);
-	return conn_flush(c);
+	return conn_write(c);
+}
+
+/* Seals msg (len bytes: one message, or a batch) into a frame. */
+static int conn_frame(struct sync_conn *c, const uint8_t *msg, size_t len)
+{
+	uint8_t *w;
+	int n;
+
+	if (!(w = conn_reserve(c, len + SYNC_FRAME_HDR + SYNC_TAG_LEN)))
+		return -ENOMEM;
+	if ((n = sync_chan_seal(&c->ch, msg, len, w, SYNC_CHUNK - c->cur->len)) < 0)
+		return n;
+	conn_commit(c, (size_t)n);
+	c->d->st.bytes_tx += (uint64_t)n;
+	return 0;
+}
+
+/* The batched messages go out as one frame. */
+static int conn_seal(struct sync_conn *c)
+{
+	size_t len = c->batch_len;
+
+	c->batch_len = 0;
+	return len ? conn_frame(c, c->batch, len) : 0;
+}
+
+/* Everything sent so far to the kernel: the batch sealed, the chunk written. */
+static int conn_flush(struct sync_conn *c)
+{
+	int rc;
+
+	if (c->closing)
+		return 0;
+	if ((rc = conn_seal(c)) < 0)
+		return rc;
+	return conn_write(c);
 }
 
 static int conn_send(struct sync_conn *c, const struct sync_msg *m)
 {
 	struct syncd *d = c->d;
-	uint8_t *w;
-	int len, n;
+	int len, rc;
 
 	if (c->closing || !c->open)
 		return -ENOTCONN;
-	if ((len = sync_encode(m, d->msgbuf, SYNC_MSG_MAX)) < 0) {
-		log_warnx("sync: cannot encode %s: %s", sync_type_name(m->type), strerror(-len));
-		return len;
+	if (c->batching) {
+		/* into the next frame; a full one is sealed first */
+		len = sync_encode(m, c->batch + c->batch_len, SYNC_MSG_MAX - c->batch_len);
+		if (len == -ENOSPC && c->batch_len) {
+			if ((rc = conn_seal(c)) < 0)
+				return rc;
+			len = sync_encode(m, c->batch, SYNC_MSG_MAX);
+		}
+		if (len >= 0) {
+			c->batch_len += (size_t)len;
+			d->st.msgs_tx++;
+			return 0;
+		}
+	} else if ((len = sync_encode(m, d->msgbuf, SYNC_MSG_MAX)) >= 0) {
+		if ((rc = conn_frame(c, d->msgbuf, (size_t)len)) < 0)
+			return rc;
+		d->st.msgs_tx++;
+		return 0;
 	}
-	if (!(w = conn_reserve(c, (size_t)len + SYNC_FRAME_HDR + SYNC_TAG_LEN)))
-		return -ENOMEM;
-	if ((n = sync_chan_seal(&c->ch, d->msgbuf, (size_t)len, w,
-				SYNC_CHUNK - c->cur->len)) < 0)
-		return n;
-	conn_commit(c, (size_t)n);
-	d->st.msgs_tx++;
-	d->st.bytes_tx += (uint64_t)n;
-	return 0;
+	log_warnx("sync: cannot encode %s: %s", sync_type_name(m->type), strerror(-len));
+	return len;
 }
 
 static int tx_send_cb(void *arg, const struct sync_msg *m)
@@ -185,6 +272,8 @@ static void send_hello(struct syncd *d)
 	m.u.hello.epoch = d->epoch;
 	m.u.hello.role = d->role;
 	m.u.hello.child_capacity = d->t.hdr->child_capacity;
+	m.u.hello.caps = SYNC_CAPS;
+	m.u.hello.has_caps = 1;
 	conn_send(d->conn, &m);
 }
 
@@ -195,7 +284,8 @@ static void on_close(uv_handle_t *h)
 	struct sync_conn *c = h->data;
 
 	sync_chan_wipe(&c->ch);
-	free(c->cur);
+	chunk_put(c->d, c->cur);
+	free(c->batch);
 	free(c->rbuf);
 	free(c);
 }
@@ -240,7 +330,7 @@ static void conn_close(struct sync_conn *c, const char *why)
 	}
 	if (c->cur) {
 		c->queued -= c->cur->len;
-		free(c->cur);
+		chunk_put(d, c->cur);
 		c->cur = NULL;
 	}
 	uv_close((uv_handle_t *)&c->tcp, on_close);
@@ -300,6 +390,10 @@ static void on_hello(struct syncd *d, struct sync_conn *c, const struct sync_hel
 		log_warnx("sync: peer table layout %u, ours %u (the protocol carries fields, "
 			  "not records: going on)", h->layout_version, SA_TABLE_LAYOUT_VERSION);
 	c->peer_hello = 1;
+	c->peer_caps = h->has_caps ? h->caps : 0;
+	if ((c->peer_caps & SYNC_CAP_BATCH) && !c->batch)
+		c->batch = malloc(SYNC_MSG_MAX); /* else one message a frame */
+	c->batching = c->batch != NULL;
 	c->peer_member = h->member_id;
 	c->peer_role = h->role;
 	c->peer_epoch = h->epoch;
@@ -342,11 +436,9 @@ static void on_bulk(struct syncd *d, struct sync_conn *c, const struct sync_msg 
 	send_heartbeat(d); /* tells the active at once */
 }
 
-static void on_message(struct syncd *d, struct sync_conn *c, const uint8_t *buf, size_t len)
+/* One decoded message (rc: sync_decode's result). */
+static void on_message(struct syncd *d, struct sync_conn *c, const struct sync_msg *m, int rc)
 {
-	struct sync_msg m;
-	int rc = sync_decode(buf, len, &m);
-
 	if (rc == -EPROTONOSUPPORT) {
 		CTR(d, sync_drop_version);
 		conn_close(c, "protocol version mismatch");
@@ -359,29 +451,29 @@ static void on_message(struct syncd *d, struct sync_conn *c, const uint8_t *buf,
 	}
 	if (rc == SYNC_UNKNOWN) {
 		CTR(d, sync_drop_unknown_type);
-		log_debug("sync: message type %u skipped", m.type);
+		log_debug("sync: message type %u skipped", m->type);
 		return;
 	}
-	switch (m.type) {
+	switch (m->type) {
 	case SYNC_HELLO:
-		on_hello(d, c, &m.u.hello);
+		on_hello(d, c, &m->u.hello);
 		return;
 	case SYNC_HEARTBEAT:
-		c->peer_role = m.u.hb.role;
-		c->peer_epoch = m.u.hb.epoch;
-		c->peer_in_sync = m.u.hb.in_sync;
+		c->peer_role = m->u.hb.role;
+		c->peer_epoch = m->u.hb.epoch;
+		c->peer_in_sync = m->u.hb.in_sync;
 		link_evaluate(d);
 		return;
 	case SYNC_BULK_BEGIN:
 	case SYNC_BULK_END:
-		on_bulk(d, c, &m);
+		on_bulk(d, c, m);
 		return;
 	default:
 		break;
 	}
 	if (!may_apply(d, c))
 		return;
-	sync_rx_apply(&d->rx, &m);
+	sync_rx_apply(&d->rx, m);
 	d->st.last_update_ms = now_ms();
 }
 
@@ -438,6 +530,26 @@ static int conn_handshake(struct syncd *d, struct sync_conn *c, const uint8_t *p
 	return 0;
 }
 
+/* The messages of one opened frame: one, or several back to back (we
+ * announce SYNC_CAP_BATCH), each decoded and applied in order as if it had
+ * come alone: a malformed one closes the link, changing nothing itself. */
+static void conn_messages(struct syncd *d, struct sync_conn *c, const uint8_t *p, size_t n)
+{
+	static struct sync_msg m; /* a Child SA add is large: not on the stack */
+	size_t off = 0, span;
+	int rc;
+
+	do {
+		rc = sync_decode_first(p + off, n - off, &m, &span);
+		if (!span)
+			rc = -EBADMSG; /* not a whole value: the rest cannot be split */
+		d->st.msgs_rx++;
+		on_message(d, c, &m, rc);
+		off += span;
+	} while (span && off < n && !c->closing);
+	sodium_memzero(&m, sizeof(m)); /* keys */
+}
+
 /* Consumes complete handshake messages and frames from the read buffer. */
 static void conn_process(struct syncd *d, struct sync_conn *c)
 {
@@ -468,16 +580,15 @@ static void conn_process(struct syncd *d, struct sync_conn *c)
 		}
 		if (avail < (size_t)flen)
 			break;
-		if ((n = sync_chan_open(&c->ch, c->rbuf + off, (size_t)flen, d->msgbuf)) < 0) {
+		if ((n = sync_chan_open(&c->ch, c->rbuf + off, (size_t)flen, d->rxbuf)) < 0) {
 			CTR(d, sync_drop_auth);
 			conn_close(c, "frame failed authentication");
 			return;
 		}
 		off += (size_t)flen;
-		d->st.msgs_rx++;
 		d->st.bytes_rx += (uint64_t)flen;
 		d->st.last_rx_ms = c->last_rx_ms = now_ms();
-		on_message(d, c, d->msgbuf, (size_t)n);
+		conn_messages(d, c, d->rxbuf, (size_t)n);
 	}
 	if (c->closing)
 		return;
@@ -669,6 +780,7 @@ static void link_evaluate(struct syncd *d)
 
 		log_info("sync: sending a bulk snapshot to member %u", c->peer_member);
 		d->st.bulks_tx++;
+		d->tx.peer_caps = c->peer_caps;
 		if (sync_tx_start(&d->tx, id) < 0 || sync_tx_pump(&d->tx, 0) < 0) {
 			conn_close(c, "send failed");
 			return;
@@ -733,10 +845,13 @@ static void on_scan(uv_timer_t *t)
 	if (d->conn) {
 		/* half a scan of tolerance: a timer a little early must not push
 		 * the flush to the next scan, a whole scan late */
-		if (now - d->last_flush_ms + d->cfg.sync.scan_ms / 2 >= d->cfg.sync.interval_ms) {
+		if ((int64_t)(now - d->last_flush_ms) + d->cfg.sync.scan_ms / 2 >=
+		    (int64_t)d->cfg.sync.interval_ms) {
 			flush = 1;
 			d->last_flush_ms += d->cfg.sync.interval_ms;
-			if (now - d->last_flush_ms >= d->cfg.sync.interval_ms)
+			/* an early flush leaves the schedule ahead of now (signed);
+			 * only one a whole interval behind starts it anew */
+			if ((int64_t)(now - d->last_flush_ms) >= (int64_t)d->cfg.sync.interval_ms)
 				d->last_flush_ms = now;
 		}
 		if (sync_tx_pump(&d->tx, flush) < 0) {
@@ -795,7 +910,7 @@ int sync_link_start(struct syncd *d)
 	const struct conf_sync *sc = &d->cfg.sync;
 	int rc;
 
-	if (!(d->msgbuf = malloc(SYNC_MSG_MAX)))
+	if (!(d->msgbuf = malloc(SYNC_MSG_MAX)) || !(d->rxbuf = malloc(SYNC_MSG_MAX)))
 		return -ENOMEM;
 	if ((rc = sync_tx_init(&d->tx, &d->t, sc, tx_send_cb, tx_room_cb, d)) < 0 ||
 	    (rc = sync_rx_init(&d->rx, &d->t, sc)) < 0)
@@ -846,4 +961,9 @@ void sync_link_stop(struct syncd *d)
 	uv_close((uv_handle_t *)&d->retry_timer, NULL);
 	set_in_sync(d, 0);
 	sync_link_publish(d);
+}
+
+void sync_link_free(struct syncd *d)
+{
+	chunk_pool_free(d);
 }

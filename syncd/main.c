@@ -108,9 +108,11 @@ int main(int argc, char **argv)
 	uv_close((uv_handle_t *)&d.sig_term, NULL);
 	uv_close((uv_handle_t *)&d.sig_int, NULL);
 	uv_run(d.loop, UV_RUN_DEFAULT);
+	sync_link_free(&d);
 	sync_tx_free(&d.tx);
 	sync_rx_free(&d.rx);
 	free(d.msgbuf);
+	free(d.rxbuf);
 	sa_table_detach(&d.t);
 	sodium_memzero(&d.cfg.sync.psk, sizeof(d.cfg.sync.psk));
 	config_free(&d.cfg);

@@ -5,7 +5,10 @@
  * (sa_table.h); one message is applied under one lock hold, so a counters
  * message of thousands of SAs costs one lock. SAs are found by their
  * inbound SPI through our own index, rebuilt whenever table_gen moved
- * without us (gwd installed or removed something).
+ * without us (gwd installed or removed something); counters entries also
+ * name the active's slot, which the peer map turns into ours without a
+ * hash lookup (checked: same SPI as when the map was set, same slot
+ * generation, still live).
  *
  * Outcomes that do not close the link are counted by name: an SA we do
  * not hold (sync_drop_unknown_sa), a counter or message ID that would go
@@ -36,7 +39,8 @@ int sync_rx_init(struct sync_rx *r, struct sa_table *t, const struct conf_sync *
 	r->serial = 1;
 	r->mark_child = calloc(t->hdr->child_capacity, sizeof(uint32_t));
 	r->mark_ike = calloc(t->hdr->ike_capacity, sizeof(uint32_t));
-	if (!r->mark_child || !r->mark_ike || sync_index_init(&r->child, 1024) < 0 ||
+	r->hint = calloc(t->hdr->child_capacity, sizeof(*r->hint));
+	if (!r->mark_child || !r->mark_ike || !r->hint || sync_index_init(&r->child, 1024) < 0 ||
 	    sync_index_init(&r->ike, 256) < 0) {
 		sync_rx_free(r);
 		return -ENOMEM;
@@ -46,6 +50,8 @@ int sync_rx_init(struct sync_rx *r, struct sa_table *t, const struct conf_sync *
 
 void sync_rx_free(struct sync_rx *r)
 {
+	free(r->peer);
+	free(r->hint);
 	free(r->mark_child);
 	free(r->mark_ike);
 	sync_index_free(&r->child);
@@ -116,6 +122,27 @@ static void rx_set_state(struct sa_table *t, _Atomic uint32_t *seq, uint32_t *st
 	sa_rec_write_end(seq);
 }
 
+/* Remembers where the active's slot went; without memory, the counters of
+ * that slot are found by SPI (slower, same result). */
+static void rx_peer_set(struct sync_rx *r, uint32_t slot, uint32_t idx, uint32_t gen, uint32_t spi)
+{
+	if (slot >= SYNC_PEER_SLOTS_MAX)
+		return;
+	if (slot >= r->n_peer) {
+		uint32_t n = r->n_peer ? r->n_peer : 1024;
+		struct rx_peer_slot *p;
+
+		while (n <= slot)
+			n *= 2;
+		if (!(p = realloc(r->peer, (size_t)n * sizeof(*p))))
+			return;
+		memset(p + r->n_peer, 0, (size_t)(n - r->n_peer) * sizeof(*p));
+		r->peer = p;
+		r->n_peer = n;
+	}
+	r->peer[slot] = (struct rx_peer_slot){ idx + 1, gen, spi };
+}
+
 static int rx_child_add(struct sync_rx *r, const struct sync_child *m)
 {
 	struct sa_table *t = r->t;
@@ -140,12 +167,18 @@ static int rx_child_add(struct sync_rx *r, const struct sync_child *m)
 			atomic_store(&rec->activation, 0);
 			rec->s0_ms = 0;
 			rec->m_count = 0;
+			rec->m_peak = rec->m_peak_in = 0;
 		}
 		back = sync_merge_child(rec, m, ike_idx);
 		mwin_baseline(rec, atomic_load(&rec->out_seq), sa_replay_top(rec), now_ms());
 		sa_rec_write_end(&rec->seq);
 	} else {
-		if ((idx = sa_table_alloc_child_from(t, r->next_child)) < 0) {
+		/* the active's slot if it is free here: both tables in one order
+		 * keep the counters' walk through ours sequential */
+		uint32_t hint = m->has_slot && m->slot < t->hdr->child_capacity ? m->slot
+										  : r->next_child;
+
+		if ((idx = sa_table_alloc_child_from(t, hint)) < 0) {
 			CTR(r, sync_drop_table_full, 1);
 			log_warnx_rl("sync: table full (child_capacity %u): SA 0x%08x not applied",
 				     t->hdr->child_capacity, m->spi_in);
@@ -162,6 +195,9 @@ static int rx_child_add(struct sync_rx *r, const struct sync_child *m)
 		fresh = 1;
 	}
 	rx_set_state(t, &rec->seq, &rec->state, m->state);
+	r->hint[idx].h.valid = 0;
+	if (m->has_slot)
+		rx_peer_set(r, m->slot, (uint32_t)idx, rec->gen, m->spi_in);
 	if (r->in_bulk)
 		r->mark_child[idx] = r->serial;
 	else if (fresh && m->created_ms) {
@@ -274,52 +310,164 @@ static uint64_t rx_tick_ms(struct sync_rx *r, uint64_t tick, uint64_t now)
 	return r->tick_ms;
 }
 
+/*
+ * Counters come in messages of thousands of entries, each for a record
+ * somewhere in a table of hundreds of MB that is not in any cache: an
+ * update is a handful of cache misses (the record's line 0 and replay top,
+ * its SPI, the M ring's head, then the ring's buckets). The loop is a
+ * pipeline so that they are in flight together: the record's lines are
+ * fetched RX_AHEAD entries before its update, the ring's buckets (found
+ * from the head, loaded by then) RX_RING_AHEAD entries before.
+ */
+#define RX_HASH_AHEAD 24
+#define RX_AHEAD      16
+#define RX_RING_AHEAD 8
+#define RX_PIPE       32 /* power of two above RX_HASH_AHEAD */
+
+enum { RX_BY_SPI = -2, RX_NONE = -1 };
+
+struct rx_pending {
+	struct sync_ctr_slotted s;   /* the entry and the active's slot */
+	long idx;                  /* candidate slot, RX_BY_SPI, or RX_NONE */
+	uint32_t gen;              /* from the peer map: the slot's generation */
+	int mapped;
+};
+
+/* Stage 1: the next entry, and where its SA should be. */
+static void rx_ctr_locate(struct sync_rx *r, struct sync_ctr_iter *it, struct rx_pending *p)
+{
+	p->mapped = 0;
+	if (sync_ctr_next(it, &p->s) < 0) { /* not after sync_decode */
+		memset(&p->s, 0, sizeof(p->s));
+		p->idx = RX_NONE;
+		return;
+	}
+	if (p->s.has_slot) {
+		uint32_t x = p->s.slot;
+
+		if (x < r->n_peer && r->peer[x].idx1 && r->peer[x].spi == p->s.e.spi_in) {
+			p->idx = (long)r->peer[x].idx1 - 1;
+			p->gen = r->peer[x].gen;
+			p->mapped = 1;
+			return;
+		}
+	}
+	p->idx = RX_BY_SPI;
+	sync_index_prefetch(&r->child, p->s.e.spi_in);
+}
+
+/* Stage 2: the record's lines start loading (line 0, replay top, the M
+ * ring's head; the SPI's line only for a hash candidate, checked by SPI). */
+static void rx_ctr_fetch(struct sync_rx *r, struct rx_pending *p)
+{
+	const struct child_sa_rec *rec;
+
+	if (p->idx == RX_BY_SPI)
+		p->idx = sync_index_get(&r->child, p->s.e.spi_in);
+	if (p->idx < 0)
+		return;
+	rec = &r->t->child[p->idx];
+	__builtin_prefetch(rec, 1);
+	__builtin_prefetch(&rec->replay.top, 1);
+	__builtin_prefetch(&rec->m_head, 1);
+	__builtin_prefetch(&r->hint[p->idx], 1);
+	if (!p->mapped)
+		__builtin_prefetch(&rec->spi_in);
+}
+
+/* The hint for an update of rec at idx, void unless the record is as our
+ * last update left it. */
+static struct mwin_hint *rx_hint_get(struct sync_rx *r, uint32_t idx, const struct child_sa_rec *rec)
+{
+	struct rx_hint *h = &r->hint[idx];
+
+	if (h->gen != rec->gen || h->m_peak != rec->m_peak || h->m_peak_in != rec->m_peak_in ||
+	    h->m_head != rec->m_head || h->m_count != rec->m_count)
+		h->h.valid = 0;
+	return &h->h;
+}
+
+static void rx_hint_put(struct sync_rx *r, uint32_t idx, const struct child_sa_rec *rec)
+{
+	struct rx_hint *h = &r->hint[idx];
+
+	h->gen = rec->gen;
+	h->m_peak = rec->m_peak;
+	h->m_peak_in = rec->m_peak_in;
+	h->m_head = (uint8_t)rec->m_head;
+	h->m_count = (uint8_t)rec->m_count;
+	if (rec->m_head != h->m_head || rec->m_count != h->m_count)
+		h->h.valid = 0; /* out of our range: never matches, rescan */
+}
+
+/* The candidate is the SA: live and with the entry's SPI. A mapped slot
+ * needs no look at the SPI: the map holds the SPI our CHILD_ADD wrote
+ * into that slot at that generation, and a record's SPI is only ever
+ * written into a freshly allocated slot (a new generation) or by that
+ * CHILD_ADD path, which updates the map. */
+static int rx_ctr_check(const struct sync_rx *r, const struct rx_pending *p)
+{
+	const struct child_sa_rec *rec = &r->t->child[p->idx];
+
+	if (!live(rec->state))
+		return 0;
+	return p->mapped ? rec->gen == p->gen : rec->spi_in == p->s.e.spi_in;
+}
+
+static void rx_ctr_apply(struct sync_rx *r, const struct sync_counters *c,
+			 struct rx_pending *p, uint64_t stamp, uint64_t now)
+{
+	struct child_sa_rec *rec;
+
+	if (p->idx < 0 || !rx_ctr_check(r, p))
+		p->idx = rx_find_child(r, p->s.e.spi_in);
+	if (p->idx < 0) {
+		r->ctr_unknown++;
+		return;
+	}
+	rec = &r->t->child[p->idx];
+	if (!(atomic_load_explicit(&rec->flags, memory_order_relaxed) & SA_F_ESN) &&
+	    (p->s.e.out_seq > UINT32_MAX || p->s.e.in_top > UINT32_MAX)) {
+		CTR(r, sync_drop_bad_record, 1);
+		return;
+	}
+	sa_rec_write_begin(&rec->seq);
+	r->ctr_back += (uint64_t)sync_merge_counters(rec, p->s.e.out_seq, p->s.e.in_top);
+	mwin_update_hint(rec, p->s.e.out_seq, p->s.e.in_top, stamp, now, c->span_ms,
+			 r->cfg->interval_ms, r->cfg->m_window, rx_hint_get(r, (uint32_t)p->idx, rec));
+	rx_hint_put(r, (uint32_t)p->idx, rec);
+	sa_rec_write_end(&rec->seq);
+}
+
 static int rx_counters(struct sync_rx *r, const struct sync_counters *c)
 {
-	struct sa_table *t = r->t;
+	const uint32_t n = c->n, f = RX_HASH_AHEAD - RX_AHEAD, g = RX_HASH_AHEAD - RX_RING_AHEAD;
 	uint64_t now = now_ms(), w = wall_ms(), stamp = rx_tick_ms(r, c->tick, now);
-	uint64_t unknown = 0, back = 0;
-	uint32_t i;
+	struct rx_pending pipe[RX_PIPE];
+	struct sync_ctr_iter it;
+	uint32_t j;
 
-	for (i = 0; i < c->n; i++) {
-		struct sync_ctr_entry e;
-		struct child_sa_rec *rec;
-		long idx;
-
-		/* the lookups are random in a table of MBs: start the ones a few
-		 * entries ahead while this one is applied */
-		if (i + 8 < c->n) {
-			struct sync_ctr_entry ahead;
-
-			sync_ctr_get(c, i + 8, &ahead);
-			sync_index_prefetch(&r->child, ahead.spi_in);
-		}
-		sync_ctr_get(c, i, &e);
-		if ((idx = rx_find_child(r, e.spi_in)) < 0) {
-			unknown++;
-			continue;
-		}
-		rec = &t->child[idx];
-		if (!(atomic_load_explicit(&rec->flags, memory_order_relaxed) & SA_F_ESN) &&
-		    (e.out_seq > UINT32_MAX || e.in_top > UINT32_MAX)) {
-			CTR(r, sync_drop_bad_record, 1);
-			continue;
-		}
-		sa_rec_write_begin(&rec->seq);
-		back += (uint64_t)sync_merge_counters(rec, e.out_seq, e.in_top);
-		mwin_update(rec, e.out_seq, e.in_top, stamp, now, c->span_ms, r->cfg->interval_ms,
-			    r->cfg->m_window);
-		sa_rec_write_end(&rec->seq);
+	r->ctr_back = r->ctr_unknown = 0;
+	sync_ctr_iter_init(&it, c);
+	for (j = 0; j < n + RX_HASH_AHEAD; j++) {
+		if (j < n)
+			rx_ctr_locate(r, &it, &pipe[j % RX_PIPE]);
+		if (j >= f && j - f < n)
+			rx_ctr_fetch(r, &pipe[(j - f) % RX_PIPE]);
+		if (j >= g && j - g < n && pipe[(j - g) % RX_PIPE].idx >= 0)
+			mwin_prefetch(&r->t->child[pipe[(j - g) % RX_PIPE].idx]);
+		if (j >= RX_HASH_AHEAD)
+			rx_ctr_apply(r, c, &pipe[(j - RX_HASH_AHEAD) % RX_PIPE], stamp, now);
 	}
-	r->applied_ctr += c->n - unknown;
+	r->applied_ctr += n - r->ctr_unknown;
 	r->ctr_lag_ms_last = w > c->wall_ms ? w - c->wall_ms : 0;
 	if (r->ctr_lag_ms_last > r->ctr_lag_ms_max)
 		r->ctr_lag_ms_max = r->ctr_lag_ms_last;
-	if (unknown)
-		CTR(r, sync_drop_unknown_sa, unknown);
-	if (back)
-		CTR(r, sync_drop_backwards, back);
-	return unknown ? RX_UNKNOWN_SA : back ? RX_BACKWARDS : RX_OK;
+	if (r->ctr_unknown)
+		CTR(r, sync_drop_unknown_sa, r->ctr_unknown);
+	if (r->ctr_back)
+		CTR(r, sync_drop_backwards, r->ctr_back);
+	return r->ctr_unknown ? RX_UNKNOWN_SA : r->ctr_back ? RX_BACKWARDS : RX_OK;
 }
 
 void sync_rx_bulk_begin(struct sync_rx *r, uint64_t id)

@@ -17,6 +17,7 @@
 #include "codec.h"
 #include "config.h"
 #include "index.h"
+#include "mwin.h"
 #include "sa_table.h"
 #include "sync_status.h"
 
@@ -24,6 +25,7 @@
 struct tx_child {
 	uint32_t gen, seq, flags, spi_in, spi_out;
 	uint8_t  present;
+	uint8_t  watched;            /* in the watch list (tx_ctr_marked) */
 	uint64_t sent_out, sent_in;
 };
 
@@ -49,6 +51,7 @@ struct sync_tx {
 	struct tx_ike *ike;
 	int running;                 /* we are ACTIVE, the peer STANDBY */
 	int bulk;                    /* a snapshot is being sent */
+	int stalled;                 /* the last pump stopped for want of room */
 	uint32_t cur_ike, cur_child; /* its cursors */
 	uint32_t bulk_nc, bulk_ni;
 	uint64_t bulk_id, bulk_start_ns, bulk_done_ms;
@@ -57,7 +60,15 @@ struct sync_tx {
 	uint32_t hwm_child, hwm_ike; /* no slot at or above is in use */
 	uint64_t tick, tick_start_ms;
 	uint8_t *ctr_raw;            /* SYNC_CTR_PER_MSG entries */
+	uint8_t *ctr_slots;          /* and their slots */
+	uint8_t *ctr_cmp;            /* or compact entries, cmp_len bytes */
+	size_t cmp_len;
+	uint64_t cmp_base;           /* the last compact entry's slot + 1 */
 	uint32_t ctr_n;
+	uint32_t peer_caps;          /* the peer's HELLO "cap", set before start */
+	uint16_t *mark_seen;         /* per slot: the data plane's mark we last saw */
+	uint32_t *watch, n_watch;    /* slots marked since they were last sent */
+	int compact;                 /* this session sends "e" */
 	uint64_t bulks;
 };
 
@@ -71,8 +82,28 @@ void sync_tx_stop(struct sync_tx *x);
  * moved (else only those past packet_threshold). Returns 0 or -errno. */
 int  sync_tx_pump(struct sync_tx *x, int flush);
 int  sync_tx_bulk_done(const struct sync_tx *x);
+/* 1 if the last pump left something unsent because the queue was full. */
+int  sync_tx_stalled(const struct sync_tx *x);
 
 /* --- rx.c: applying the active's state on the standby --- */
+/* Where the active's slot lives here: our slot + 1 (0: unknown), its
+ * generation and inbound SPI when the active's CHILD_ADD put it there. */
+struct rx_peer_slot {
+	uint32_t idx1, gen, spi;
+};
+#define SYNC_PEER_SLOTS_MAX (1u << 24) /* higher slots: found by SPI */
+
+/* Per slot of our table: where the M peaks sit in its ring (mwin.h), and
+ * what the record looked like after our last update of it; anything else
+ * found there (another SA in the slot, a ring or peak written by someone
+ * else) voids the hint and the update rescans. */
+struct rx_hint {
+	uint32_t gen;
+	uint32_t m_peak, m_peak_in;
+	uint8_t  m_head, m_count;
+	struct mwin_hint h;
+};
+
 enum sync_rx_verdict {
 	RX_OK = 0,
 	RX_UNKNOWN_SA,
@@ -93,6 +124,10 @@ struct sync_rx {
 	uint64_t bulk_id;
 	uint32_t next_child, next_ike;   /* allocation hints */
 	uint64_t tick, tick_ms;          /* the active's tick -> our M bucket stamp */
+	uint64_t ctr_back, ctr_unknown;  /* outcomes of the counters message at hand */
+	struct rx_peer_slot *peer;       /* indexed by the active's slot */
+	struct rx_hint *hint;            /* indexed by our slot */
+	uint32_t n_peer;
 	/* outcomes, for the status block */
 	uint64_t applied_add, applied_del, applied_ctr, applied_ike;
 	uint64_t add_lag_ms_last, ctr_lag_ms_last, ctr_lag_ms_max;
@@ -129,6 +164,10 @@ struct sync_conn {
 	uint64_t started_ms, last_rx_ms;
 	int peer_hello;
 	uint32_t peer_role, peer_member, peer_in_sync;
+	uint32_t peer_caps;           /* its HELLO "cap" (SYNC_CAP_*) */
+	int batching;                 /* the peer takes frames of several messages */
+	uint8_t *batch;               /* messages for the next frame (SYNC_MSG_MAX) */
+	size_t batch_len;
 	uint64_t peer_epoch;
 };
 
@@ -155,12 +194,17 @@ struct syncd {
 	uint64_t bulk_rx_start_ns, bulk_rx_adds;
 	uint64_t bulk_seq;
 	struct sync_status st;
-	uint8_t *msgbuf;              /* SYNC_MSG_MAX: encode / decode scratch */
+	uint8_t *msgbuf;              /* SYNC_MSG_MAX: encode scratch */
+	uint8_t *rxbuf;               /* SYNC_MSG_MAX: a received frame, opened */
+	struct sync_chunk *chunk_pool;  /* free write chunks (link.c) */
+	uint32_t chunk_pooled;
 	int stopping;
 };
 
 int  sync_link_start(struct syncd *d);
 void sync_link_stop(struct syncd *d);
+/* After the loop ran the closes: frees what the link kept. */
+void sync_link_free(struct syncd *d);
 void sync_link_publish(struct syncd *d);
 
 #endif

@@ -212,10 +212,174 @@ static void test_snapshot_and_changes(void **state)
 	assert_int_equal(atomic_load(&B.hdr->child_count), 3);
 }
 
+/* One counters entry, with or without the active's slot. */
+static int apply_ctr(uint32_t spi, uint64_t out, uint64_t in, long slot)
+{
+	uint8_t raw[SYNC_CTR_ENTRY], sl[SYNC_CTR_SLOT];
+	struct sync_ctr_entry e = { spi, out, in };
+	struct sync_msg m = { .version = 1, .type = SYNC_COUNTERS };
+
+	sync_ctr_put(raw, 0, &e);
+	m.u.ctr.raw = raw;
+	m.u.ctr.n = 1;
+	m.u.ctr.tick = tx.tick + 100;
+	if (slot >= 0) {
+		sync_ctr_put_slot(sl, 0, (uint32_t)slot);
+		m.u.ctr.slots = sl;
+	}
+	return sync_rx_apply(&rx, &m);
+}
+
+/* Counters find their SA by the active's slot, and never apply to another
+ * SA when the slot map is stale or wrong. */
+static void test_counters_by_slot(void **state)
+{
+	int sa = sa_table_find_child_by_spi(&A, 0x1004);
+	struct child_sa_rec *b = find(&B, 0x1004);
+	uint64_t unknown = sa_ctr_get(&B, CTR_sync_drop_unknown_sa);
+	uint64_t o = atomic_load(&b->out_seq);
+	int bi = (int)(b - B.child);
+
+	assert_true(sa >= 0);
+	/* by the slot the active's add named */
+	assert_int_equal(apply_ctr(0x1004, o + 10, 0, sa), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 10);
+	/* no slot (an earlier sender): by SPI */
+	assert_int_equal(apply_ctr(0x1004, o + 20, 0, -1), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 20);
+	/* a slot the map does not know: by SPI */
+	assert_int_equal(apply_ctr(0x1004, o + 30, 0, 60), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 30);
+	/* the slot of another SA with this SA's SPI: the SPI wins */
+	assert_int_equal(apply_ctr(0x1004, o + 40, 0, sa_table_find_child_by_spi(&A, 0x1001)), RX_OK);
+	assert_int_equal(atomic_load(&b->out_seq), o + 40);
+	assert_int_equal(sa_ctr_get(&B, CTR_sync_drop_unknown_sa), unknown);
+	/* our slot freed and reused by another SA behind the map's back (a
+	 * new generation): the entry finds nothing, the new SA keeps its
+	 * counters */
+	sa_table_lock(&B);
+	sa_table_free_child(&B, (uint32_t)bi);
+	sa_table_unlock(&B);
+	for (uint32_t spi = 0x7777; add_child(&B, spi, 0x77) != bi; spi++)
+		; /* lower free slots fill first */
+	assert_int_equal(apply_ctr(0x1004, o + 50, 0, sa), RX_UNKNOWN_SA);
+	assert_int_equal(atomic_load(&B.child[bi].out_seq), 0);
+	assert_int_equal(sa_ctr_get(&B, CTR_sync_drop_unknown_sa), unknown + 1);
+}
+
+/* A session with a peer that reads compact counters: the same state gets
+ * across, threshold and interval alike. */
+static void test_compact_session(void **state)
+{
+	int a = sa_table_find_child_by_spi(&A, 0x1001);
+	struct child_sa_rec *b = find(&B, 0x1001);
+	uint64_t o = atomic_load(&b->out_seq); /* the standby was ahead */
+
+	atomic_store(&A.child[a].out_seq, o); /* A catches up: a new snapshot sends it */
+	tx.peer_caps = SYNC_CAP_CTR_COMPACT;
+	assert_int_equal(sync_tx_start(&tx, 3), 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(bulk_ended, 3);
+	assert_true(tx.compact);
+	/* below the threshold: at the flush */
+	atomic_store(&A.child[a].out_seq, o + 5);
+	A.child[a].replay.top = 70;
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), o);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), o + 5);
+	assert_int_equal(b->replay.top, 70);
+	/* past it: at once */
+	atomic_store(&A.child[a].out_seq, o + 5 + 3000);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), o + 5 + 3000);
+	tx.peer_caps = 0;
+}
+
+/* The data plane moves slot a's outbound counter to v, marking it. */
+static void dp_move(int a, uint64_t v, int mark)
+{
+	uint64_t o = atomic_load(&A.child[a].out_seq);
+
+	atomic_store(&A.child[a].out_seq, v);
+	if (mark)
+		sa_moved_note(&A, (uint32_t)a, o, v);
+}
+
+/* With the data plane's marks, the threshold scans look only at marked
+ * SAs, and still send every SA that moved packet_threshold at once. */
+static void test_threshold_by_marks(void **state)
+{
+	int a = sa_table_find_child_by_spi(&A, 0x1001);
+	struct child_sa_rec *b = find(&B, 0x1001);
+	uint64_t base = (atomic_load(&b->out_seq) | 511) + 1 + 512;
+
+	sa_moved_start(&A, cfg.packet_threshold); /* 1000: marks every 512 */
+	assert_int_equal(A.moved->shift, 10);
+	dp_move(a, base, 1);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), base);
+	/* 600 (a mark crossed): below the threshold, now watched */
+	dp_move(a, base + 600, 1);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base);
+	assert_int_equal(tx.n_watch, 1);
+	/* 1020 without a new mark: the watch sends it */
+	dp_move(a, base + 1020, 1);
+	assert_int_equal(A.moved->mark[a], (uint16_t)(tx.mark_seen[a]));
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 1020);
+	assert_int_equal(tx.n_watch, 0);
+	/* a move nobody marked is not looked for before the interval ends:
+	 * the scans really do not read every SA */
+	dp_move(a, base + 5000, 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 1020);
+	sync_tx_pump(&tx, 1);
+	assert_int_equal(atomic_load(&b->out_seq), base + 5000);
+	/* a marked move of the threshold goes at the next scan */
+	dp_move(a, base + 6500, 1);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 6500);
+	/* two SAs watched at once: one is sent, the other stays watched and
+	 * goes once it reaches the threshold, without a further mark */
+	{
+		int a2 = sa_table_find_child_by_spi(&A, 0x1003);
+		struct child_sa_rec *b2 = find(&B, 0x1003);
+		uint64_t base2 = (atomic_load(&b2->out_seq) | 511) + 1 + 512;
+
+		dp_move(a2, base2, 1);
+		sync_tx_pump(&tx, 1);
+		assert_int_equal(atomic_load(&b2->out_seq), base2);
+		dp_move(a, base + 6500 + 600, 1); /* both cross a mark, below 1000 */
+		dp_move(a2, base2 + 600, 1);
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(tx.n_watch, 2);
+		dp_move(a, base + 6500 + 1100, 1); /* one past the threshold */
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(atomic_load(&b->out_seq), base + 6500 + 1100);
+		assert_int_equal(atomic_load(&b2->out_seq), base2);
+		assert_int_equal(tx.n_watch, 1);
+		dp_move(a2, base2 + 1010, 1); /* the other, no mark crossed */
+		assert_int_equal(A.moved->mark[a2], tx.mark_seen[a2]);
+		sync_tx_pump(&tx, 0);
+		assert_int_equal(atomic_load(&b2->out_seq), base2 + 1010);
+	}
+	/* marks too coarse for the threshold: every SA is read again */
+	sa_moved_start(&A, 4096);
+	dp_move(a, base + 6500 + 1100 + 2000, 0);
+	sync_tx_pump(&tx, 0);
+	assert_int_equal(atomic_load(&b->out_seq), base + 6500 + 1100 + 2000);
+	atomic_store(&A.moved->shift, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_snapshot_and_changes),
+		cmocka_unit_test(test_counters_by_slot),
+		cmocka_unit_test(test_compact_session),
+		cmocka_unit_test(test_threshold_by_marks),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
