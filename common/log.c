@@ -7,6 +7,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_name = "hagw";
 static int log_fg = 1;
@@ -141,3 +142,15 @@ static uint64_t clock_ns(clockid_t id)
 uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 uint64_t now_ms(void) { return clock_ns(CLOCK_MONOTONIC) / 1000000ull; }
 uint64_t wall_ms(void) { return clock_ns(CLOCK_REALTIME) / 1000000ull; }
+
+void log_pidfile(const char *path)
+{
+	FILE *f;
+
+	if (!path)
+		return;
+	if (!(f = fopen(path, "w")))
+		fatal("%s", path);
+	fprintf(f, "%d\n", (int)getpid());
+	fclose(f);
+}

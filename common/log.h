@@ -32,6 +32,9 @@ int log_ratelimit_ok(struct log_ratelimit *rl);
 			log_warnx(fmt, ##__VA_ARGS__);           \
 	} while (0)
 
+/* Writes the daemon's PID to `path` (-p); NULL: nothing. Fatal on error. */
+void log_pidfile(const char *path);
+
 uint64_t now_ms(void);  /* CLOCK_MONOTONIC in milliseconds */
 uint64_t now_ns(void);  /* CLOCK_MONOTONIC in nanoseconds */
 uint64_t wall_ms(void); /* CLOCK_REALTIME in milliseconds */

@@ -100,18 +100,6 @@ static void on_housekeeping(uv_timer_t *t)
 	atomic_store(&g->table.hdr->gwd_pid, (uint32_t)getpid());
 }
 
-static void write_pidfile(const char *path)
-{
-	FILE *f;
-
-	if (!path)
-		return;
-	if (!(f = fopen(path, "w")))
-		fatal("%s", path);
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
-}
-
 int main(int argc, char **argv)
 {
 	static struct gwd g;
@@ -199,7 +187,7 @@ int main(int argc, char **argv)
 	uv_timer_start(&g.housekeeping, on_housekeeping, 0, 1000);
 	atomic_store(&g.table.hdr->gwd_pid, (uint32_t)getpid());
 	atomic_store(&g.table.hdr->gwd_started_ms, wall_ms());
-	write_pidfile(pidfile);
+	log_pidfile(pidfile);
 	log_info("member %u (%s) on %s, udp %u, %u SAs, role %s", g.cfg.gw.member_id, g.cfg.gw.name,
 		 g.cfg.gw.tun, g.cfg.gw.port, g.db.n, sa_role_name((int)atomic_load(&g.table.hdr->role)));
 

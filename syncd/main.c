@@ -32,18 +32,6 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_stop(d->loop);
 }
 
-static void write_pidfile(const char *path)
-{
-	FILE *f;
-
-	if (!path)
-		return;
-	if (!(f = fopen(path, "w")))
-		fatal("%s", path);
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
-}
-
 int main(int argc, char **argv)
 {
 	static struct syncd d;
@@ -95,7 +83,7 @@ int main(int argc, char **argv)
 	d.sig_term.data = d.sig_int.data = &d;
 	uv_signal_start(&d.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&d.sig_int, on_signal, SIGINT);
-	write_pidfile(pidfile);
+	log_pidfile(pidfile);
 	log_info("member %u (%s): sync %s -> %s port %u, %s, interval %u ms, role %s",
 		 d.cfg.gw.member_id, d.cfg.gw.name, conf_addr_str(d.cfg.sync.local_addr, a),
 		 conf_addr_str(d.cfg.sync.peer_addr, b), d.cfg.sync.port,

@@ -113,18 +113,6 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_stop(d->loop);
 }
 
-static void write_pidfile(const char *path)
-{
-	FILE *f;
-
-	if (!path)
-		return;
-	if (!(f = fopen(path, "w")))
-		fatal("%s", path);
-	fprintf(f, "%d\n", (int)getpid());
-	fclose(f);
-}
-
 static void setup(struct vrrpd *d)
 {
 	const struct conf_vrrp *v = &d->cfg.vrrp;
@@ -227,7 +215,7 @@ int main(int argc, char **argv)
 	}
 	setup(&d);
 	start_loop(&d);
-	write_pidfile(pidfile);
+	log_pidfile(pidfile);
 	log_info("vrid %u on %s from %s, priority %u (effective %u), interval %u cs, %s",
 		 d.cfg.vrrp.vrid, d.cfg.vrrp.interface, conf_addr_str(d.primary, a),
 		 d.cfg.vrrp.priority, d.fsm.prio, d.cfg.vrrp.advert_interval,
